@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// NOTE: Targets use the Swift 5 language mode: FFTW plans and BLAS handles are non-Sendable
+// C resources, and the kernels share buffers across threads by design (PLATFORM.md, trap 5).
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "WaveKit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "wavekit", targets: ["wavekit"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "AudioIO", targets: ["AudioIO"]),
+        .library(name: "DSP", targets: ["DSP"]),
+        .library(name: "Models", targets: ["Models"]),
+        .library(name: "Training", targets: ["Training"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: one target per C library, never two headers in one module map.
+        .systemLibrary(name: "CSndfile", pkgConfig: "sndfile",
+                       providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        // Hot loops in C: compiled at -O3 even in debug builds (so the test suite runs fast)
+        // and cloned for AVX-512 / AVX2 / baseline with runtime dispatch (PLATFORM.md, trap 2).
+        .target(name: "CKernels",
+                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]),
+
+        .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: v5),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: v5),
+        .target(name: "AudioIO", dependencies: ["TensorCore", "CSndfile"], swiftSettings: v5),
+        .target(name: "DSP", dependencies: ["TensorCore", "CFFTW"], swiftSettings: v5),
+        .target(name: "Models", dependencies: ["NN", "DSP", "TensorCore"], swiftSettings: v5),
+        .target(name: "Training", dependencies: ["Models", "AudioIO"], swiftSettings: v5),
+        .executableTarget(
+            name: "wavekit",
+            dependencies: [
+                "TensorCore", "NN", "AudioIO", "DSP", "Models", "Training",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: v5),
+
+        .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport",
+                swiftSettings: v5),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "WaveKitCLITests", dependencies: ["wavekit"], swiftSettings: v5),
+    ]
+)

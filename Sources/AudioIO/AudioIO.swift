@@ -1,0 +1,1 @@
+// The AudioIO target: filled in by its own issue.

@@ -1,0 +1,254 @@
+#include "CKernels.h"
+#include "Math.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define WK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define WK_CLONES
+#endif
+
+int wk_isa_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return 3;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
+#endif
+    return 1;
+}
+
+/* ---------------------------------------------------------------- unary */
+
+#define UNARY(EXPR) do { for (long i = 0; i < n; i++) { float v = x[i]; y[i] = (EXPR); } } while (0)
+
+WK_CLONES
+void wk_unary(int op, long n, const float *x, float *y, float alpha) {
+    switch (op) {
+    case WK_NEG: UNARY(-v); break;
+    case WK_ABS: UNARY(fabsf(v)); break;
+    case WK_EXP: UNARY(wk_exp(v)); break;
+    case WK_LOG: UNARY(wk_log(v)); break;
+    case WK_LOG1P: UNARY(wk_log1p(v)); break;
+    case WK_SQRT: UNARY(sqrtf(v)); break;
+    case WK_SQUARE: UNARY(v * v); break;
+    case WK_TANH: UNARY(wk_tanh(v)); break;
+    case WK_SIGMOID: UNARY(wk_sigmoid(v)); break;
+    case WK_RELU: UNARY(v > 0.0f ? v : 0.0f); break;
+    case WK_LEAKY_RELU: UNARY(v > 0.0f ? v : alpha * v); break;
+    case WK_ELU: UNARY(v > 0.0f ? v : alpha * (wk_exp(v) - 1.0f)); break;
+    case WK_SOFTPLUS: UNARY(wk_softplus(v)); break;
+    case WK_SIN: UNARY(sinf(v)); break;
+    case WK_COS: UNARY(cosf(v)); break;
+    case WK_ERF: UNARY(erff(v)); break;
+    case WK_SIGN: UNARY(v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f)); break;
+    case WK_POW_SCALAR: UNARY(powf(v, alpha)); break;
+    case WK_RECIPROCAL: UNARY(1.0f / v); break;
+    case WK_HEAVISIDE: UNARY(v > 0.0f ? 1.0f : 0.0f); break;
+    case WK_ADD_SCALAR: UNARY(v + alpha); break;
+    case WK_MUL_SCALAR: UNARY(v * alpha); break;
+    }
+}
+
+/* ---------------------------------------------------------------- binary */
+
+/* Four loops per op so the common stride patterns (1,1), (1,0), (0,1) vectorise. */
+#define BINARY(EXPR) do { \
+    if (sa == 1 && sb == 1) { for (long i = 0; i < n; i++) { float u = a[i], w = b[i]; out[i] = (EXPR); } } \
+    else if (sa == 1 && sb == 0) { float w = b[0]; for (long i = 0; i < n; i++) { float u = a[i]; out[i] = (EXPR); } } \
+    else if (sa == 0 && sb == 1) { float u = a[0]; for (long i = 0; i < n; i++) { float w = b[i]; out[i] = (EXPR); } } \
+    else { for (long i = 0; i < n; i++) { float u = a[i * sa], w = b[i * sb]; out[i] = (EXPR); } } \
+} while (0)
+
+WK_CLONES
+void wk_binary(int op, long n, const float *a, long sa, const float *b, long sb, float *out) {
+    switch (op) {
+    case WK_ADD: BINARY(u + w); break;
+    case WK_SUB: BINARY(u - w); break;
+    case WK_MUL: BINARY(u * w); break;
+    case WK_DIV: BINARY(u / w); break;
+    /* NaN in either operand propagates, as in torch.maximum. */
+    case WK_MAXIMUM: BINARY(u != u ? u : (u > w ? u : w)); break;
+    case WK_MINIMUM: BINARY(u != u ? u : (u < w ? u : w)); break;
+    case WK_POW: BINARY(powf(u, w)); break;
+    case WK_GT: BINARY(u > w ? 1.0f : 0.0f); break;
+    case WK_GE: BINARY(u >= w ? 1.0f : 0.0f); break;
+    case WK_LT: BINARY(u < w ? 1.0f : 0.0f); break;
+    case WK_LE: BINARY(u <= w ? 1.0f : 0.0f); break;
+    case WK_EQ: BINARY(u == w ? 1.0f : 0.0f); break;
+    case WK_NE: BINARY(u != w ? 1.0f : 0.0f); break;
+    case WK_MAX_SHARE: BINARY(u > w ? 1.0f : (u == w ? 0.5f : 0.0f)); break;
+    }
+}
+
+WK_CLONES
+void wk_where(long n, const float *m, long sm, const float *a, long sa,
+              const float *b, long sb, float *out) {
+    for (long i = 0; i < n; i++) out[i] = m[i * sm] != 0.0f ? a[i * sa] : b[i * sb];
+}
+
+WK_CLONES
+void wk_gated(long n, const float *a, const float *b, float *out) {
+    for (long i = 0; i < n; i++) out[i] = wk_tanh(a[i]) * wk_sigmoid(b[i]);
+}
+
+WK_CLONES
+void wk_copy_strided(long n, const float *x, long sx, float *y) {
+    if (sx == 1) { memcpy(y, x, (size_t)n * sizeof(float)); return; }
+    if (sx == 0) { float v = x[0]; for (long i = 0; i < n; i++) y[i] = v; return; }
+    for (long i = 0; i < n; i++) y[i] = x[i * sx];
+}
+
+WK_CLONES
+void wk_fill(long n, float v, float *y) { for (long i = 0; i < n; i++) y[i] = v; }
+
+WK_CLONES
+void wk_accumulate(long n, const float *x, float *y) { for (long i = 0; i < n; i++) y[i] += x[i]; }
+
+/* ---------------------------------------------------------------- reductions */
+
+/* Sums may be reassociated (that is what lets them vectorise); max and min are exact. */
+WK_CLONES
+void wk_reduce_rows(int op, long rows, long cols, const float *x, float *out) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        if (op == WK_REDUCE_SUM) {
+#pragma clang fp reassociate(on)
+            float s = 0.0f;
+            for (long j = 0; j < cols; j++) s += row[j];
+            out[r] = s;
+        } else if (op == WK_REDUCE_MAX) {
+            float m = -INFINITY; int nan = 0;
+            for (long j = 0; j < cols; j++) { float v = row[j]; nan |= v != v; m = v > m ? v : m; }
+            out[r] = nan ? NAN : m;
+        } else {
+            float m = INFINITY; int nan = 0;
+            for (long j = 0; j < cols; j++) { float v = row[j]; nan |= v != v; m = v < m ? v : m; }
+            out[r] = nan ? NAN : m;
+        }
+    }
+}
+
+WK_CLONES
+void wk_reduce_mid(int op, long outer, long n, long inner, const float *x, float *out) {
+    for (long o = 0; o < outer; o++) {
+        float *dst = out + o * inner;
+        const float *src = x + o * n * inner;
+        memcpy(dst, src, (size_t)inner * sizeof(float));
+        for (long j = 1; j < n; j++) {
+            const float *row = src + j * inner;
+            if (op == WK_REDUCE_SUM) for (long i = 0; i < inner; i++) dst[i] += row[i];
+            else if (op == WK_REDUCE_MAX)
+                for (long i = 0; i < inner; i++) { float v = row[i], d = dst[i]; dst[i] = (v > d || v != v) ? v : d; }
+            else
+                for (long i = 0; i < inner; i++) { float v = row[i], d = dst[i]; dst[i] = (v < d || v != v) ? v : d; }
+        }
+    }
+}
+
+void wk_argmax_rows(long rows, long cols, const float *x, float *out) {
+    for (long r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        long best = 0; float m = row[0];
+        for (long j = 1; j < cols; j++) {
+            if (m != m) break;                       /* NaN is the maximum, as in PyTorch */
+            if (row[j] > m || row[j] != row[j]) { m = row[j]; best = j; }
+        }
+        out[r] = (float)best;
+    }
+}
+
+WK_CLONES
+void wk_cumsum(long outer, long n, long inner, const float *x, float *y) {
+    for (long o = 0; o < outer; o++) {
+        const float *src = x + o * n * inner;
+        float *dst = y + o * n * inner;
+        memcpy(dst, src, (size_t)inner * sizeof(float));
+        for (long j = 1; j < n; j++)
+            for (long i = 0; i < inner; i++) dst[j * inner + i] = dst[(j - 1) * inner + i] + src[j * inner + i];
+    }
+}
+
+/* ---------------------------------------------------------------- indexing */
+
+void wk_index_select(long outer, long n, long inner, const float *x,
+                     long m, const int64_t *idx, float *out) {
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < m; j++)
+            memcpy(out + (o * m + j) * inner, x + (o * n + idx[j]) * inner, (size_t)inner * sizeof(float));
+}
+
+WK_CLONES
+void wk_index_add(long outer, long n, long inner, const float *g,
+                  long m, const int64_t *idx, float *out) {
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < m; j++) {
+            float *dst = out + (o * n + idx[j]) * inner;
+            const float *src = g + (o * m + j) * inner;
+            for (long i = 0; i < inner; i++) dst[i] += src[i];
+        }
+}
+
+void wk_gather(long outer, long n, long inner, const float *x,
+               long m, const float *idx, float *out) {
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < m; j++)
+            for (long i = 0; i < inner; i++) {
+                long k = (long)idx[(o * m + j) * inner + i];
+                out[(o * m + j) * inner + i] = x[(o * n + k) * inner + i];
+            }
+}
+
+void wk_scatter_add(long outer, long n, long inner, const float *g,
+                    long m, const float *idx, float *out) {
+    for (long o = 0; o < outer; o++)
+        for (long j = 0; j < m; j++)
+            for (long i = 0; i < inner; i++) {
+                long k = (long)idx[(o * m + j) * inner + i];
+                out[(o * n + k) * inner + i] += g[(o * m + j) * inner + i];
+            }
+}
+
+/* ---------------------------------------------------------------- convolution layout */
+
+WK_CLONES
+void wk_im2col(long C, long H, long W, long KH, long KW, long SH, long SW,
+               long PH, long PW, long DH, long DW, long OH, long OW,
+               const float *x, float *cols) {
+    for (long c = 0; c < C; c++)
+        for (long i = 0; i < KH; i++)
+            for (long j = 0; j < KW; j++) {
+                float *row = cols + ((c * KH + i) * KW + j) * OH * OW;
+                for (long oh = 0; oh < OH; oh++) {
+                    long h = oh * SH + i * DH - PH;
+                    float *dst = row + oh * OW;
+                    if (h < 0 || h >= H) { memset(dst, 0, (size_t)OW * sizeof(float)); continue; }
+                    const float *src = x + (c * H + h) * W;
+                    for (long ow = 0; ow < OW; ow++) {
+                        long w = ow * SW + j * DW - PW;
+                        dst[ow] = (w >= 0 && w < W) ? src[w] : 0.0f;
+                    }
+                }
+            }
+}
+
+WK_CLONES
+void wk_col2im(long C, long H, long W, long KH, long KW, long SH, long SW,
+               long PH, long PW, long DH, long DW, long OH, long OW,
+               const float *cols, float *x) {
+    for (long c = 0; c < C; c++)
+        for (long i = 0; i < KH; i++)
+            for (long j = 0; j < KW; j++) {
+                const float *row = cols + ((c * KH + i) * KW + j) * OH * OW;
+                for (long oh = 0; oh < OH; oh++) {
+                    long h = oh * SH + i * DH - PH;
+                    if (h < 0 || h >= H) continue;
+                    float *dst = x + (c * H + h) * W;
+                    const float *src = row + oh * OW;
+                    for (long ow = 0; ow < OW; ow++) {
+                        long w = ow * SW + j * DW - PW;
+                        if (w >= 0 && w < W) dst[w] += src[ow];
+                    }
+                }
+            }
+}

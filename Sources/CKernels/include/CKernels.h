@@ -1,0 +1,76 @@
+/// WaveKit's hot loops. Each kernel works on contiguous (or simply strided) float buffers,
+/// allocates nothing and is compiled for AVX-512, AVX2+FMA and baseline x86-64 with runtime
+/// dispatch, so Swift's SSE2 default target does not limit it (PLATFORM.md, trap 2).
+#ifndef WAVEKIT_CKERNELS_H
+#define WAVEKIT_CKERNELS_H
+
+#include <stdint.h>
+
+/// Unary elementwise operations; `alpha` is the op's parameter where it has one.
+typedef enum {
+    WK_NEG = 0, WK_ABS, WK_EXP, WK_LOG, WK_LOG1P, WK_SQRT, WK_SQUARE, WK_TANH, WK_SIGMOID,
+    WK_RELU, WK_LEAKY_RELU, WK_ELU, WK_SOFTPLUS, WK_SIN, WK_COS, WK_ERF, WK_SIGN,
+    WK_POW_SCALAR, WK_RECIPROCAL, WK_HEAVISIDE, WK_ADD_SCALAR, WK_MUL_SCALAR
+} wk_unary_op;
+
+/// Binary elementwise operations. Comparisons return 1 or 0.
+typedef enum {
+    WK_ADD = 0, WK_SUB, WK_MUL, WK_DIV, WK_MAXIMUM, WK_MINIMUM, WK_POW,
+    WK_GT, WK_GE, WK_LT, WK_LE, WK_EQ, WK_NE,
+    /// 1 where a > b, 0.5 where a == b, 0 elsewhere: the share of a tie's gradient.
+    WK_MAX_SHARE
+} wk_binary_op;
+
+typedef enum { WK_REDUCE_SUM = 0, WK_REDUCE_MAX, WK_REDUCE_MIN } wk_reduce_op;
+
+/// y[i] = op(x[i]) for i in [0, n).
+void wk_unary(int op, long n, const float *x, float *y, float alpha);
+/// out[i] = op(a[i*sa], b[i*sb]); strides of 0 broadcast.
+void wk_binary(int op, long n, const float *a, long sa, const float *b, long sb, float *out);
+/// out[i] = m[i*sm] != 0 ? a[i*sa] : b[i*sb].
+void wk_where(long n, const float *m, long sm, const float *a, long sa,
+              const float *b, long sb, float *out);
+/// out[i] = tanh(a[i]) * sigmoid(b[i]): WaveNet's and WaveGlow's gate, fused.
+void wk_gated(long n, const float *a, const float *b, float *out);
+/// y[i] = x[i*sx].
+void wk_copy_strided(long n, const float *x, long sx, float *y);
+/// y[i] = v.
+void wk_fill(long n, float v, float *y);
+/// y[i] += x[i].
+void wk_accumulate(long n, const float *x, float *y);
+
+/// out[r] = reduce(x[r, 0..cols)) for a contiguous [rows, cols] block.
+void wk_reduce_rows(int op, long rows, long cols, const float *x, float *out);
+/// out[o, i] = reduce_j x[o, j, i] for a contiguous [outer, n, inner] block.
+void wk_reduce_mid(int op, long outer, long n, long inner, const float *x, float *out);
+/// out[r] = index of the first maximum of row r of a contiguous [rows, cols] block.
+void wk_argmax_rows(long rows, long cols, const float *x, float *out);
+/// Running sum along the middle axis of a contiguous [outer, n, inner] block.
+void wk_cumsum(long outer, long n, long inner, const float *x, float *y);
+
+/// out[o, j, i] = x[o, idx[j], i]; x is [outer, n, inner], out is [outer, m, inner].
+void wk_index_select(long outer, long n, long inner, const float *x,
+                     long m, const int64_t *idx, float *out);
+/// out[o, idx[j], i] += g[o, j, i]; out must be zeroed by the caller.
+void wk_index_add(long outer, long n, long inner, const float *g,
+                  long m, const int64_t *idx, float *out);
+/// out[o, j, i] = x[o, idx[o, j, i], i]; idx holds integral floats.
+void wk_gather(long outer, long n, long inner, const float *x,
+               long m, const float *idx, float *out);
+/// out[o, idx[o, j, i], i] += g[o, j, i]; out must be zeroed by the caller.
+void wk_scatter_add(long outer, long n, long inner, const float *g,
+                    long m, const float *idx, float *out);
+
+/// Lays out the receptive fields of x [C, H, W] as cols [C*KH*KW, OH*OW] (zero outside x).
+void wk_im2col(long C, long H, long W, long KH, long KW, long SH, long SW,
+               long PH, long PW, long DH, long DW, long OH, long OW,
+               const float *x, float *cols);
+/// The adjoint of wk_im2col: accumulates cols [C*KH*KW, OH*OW] into x [C, H, W].
+void wk_col2im(long C, long H, long W, long KH, long KW, long SH, long SW,
+               long PH, long PW, long DH, long DW, long OH, long OW,
+               const float *cols, float *x);
+
+/// Which instruction set the kernels dispatched to: 3 = AVX-512, 2 = AVX2, 1 = baseline.
+int wk_isa_level(void);
+
+#endif

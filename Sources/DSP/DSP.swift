@@ -1,0 +1,1 @@
+// The DSP target: filled in by its own issue.

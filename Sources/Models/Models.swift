@@ -1,0 +1,1 @@
+// The Models target: filled in by its own issue.

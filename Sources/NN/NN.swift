@@ -1,0 +1,1 @@
+// The NN target: filled in by its own issue.

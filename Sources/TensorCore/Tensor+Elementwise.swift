@@ -1,0 +1,160 @@
+import CKernels
+import Foundation
+
+/// Elementwise functions of one tensor. Each backward is written in differentiable ops and
+/// reuses the recorded output where the derivative is a function of it (exp, tanh, sigmoid).
+struct UnaryOp: Primitive {
+    enum Kind {
+        case neg, abs, exp, log, log1p, sqrt, square, tanh, sigmoid, relu, leakyRelu, elu,
+             softplus, sin, cos, erf, pow, reciprocal, addScalar, mulScalar
+    }
+    let kind: Kind
+    var alpha: Float = 0
+
+    private var kernel: wk_unary_op {
+        switch kind {
+        case .neg: WK_NEG
+        case .abs: WK_ABS
+        case .exp: WK_EXP
+        case .log: WK_LOG
+        case .log1p: WK_LOG1P
+        case .sqrt: WK_SQRT
+        case .square: WK_SQUARE
+        case .tanh: WK_TANH
+        case .sigmoid: WK_SIGMOID
+        case .relu: WK_RELU
+        case .leakyRelu: WK_LEAKY_RELU
+        case .elu: WK_ELU
+        case .softplus: WK_SOFTPLUS
+        case .sin: WK_SIN
+        case .cos: WK_COS
+        case .erf: WK_ERF
+        case .pow: WK_POW_SCALAR
+        case .reciprocal: WK_RECIPROCAL
+        case .addScalar: WK_ADD_SCALAR
+        case .mulScalar: WK_MUL_SCALAR
+        }
+    }
+
+    func forward(_ inputs: [Tensor]) -> Tensor { Kernels.unary(kernel, inputs[0], alpha: alpha) }
+
+    func backward(_ g: Tensor, inputs: [Tensor], output y: Tensor) -> [Tensor?] {
+        let x = inputs[0]
+        switch kind {
+        case .neg: return [-g]
+        case .abs: return [g * x.detached().sign()]
+        case .exp: return [g * y]
+        case .log: return [g / x]
+        case .log1p: return [g / (x + 1)]
+        case .sqrt: return [g / (y * 2)]
+        case .square: return [g * x * 2]
+        case .tanh: return [g * (1 - y.square())]
+        case .sigmoid: return [g * y * (1 - y)]
+        case .relu: return [g * x.detached().heaviside()]
+        case .leakyRelu:
+            let positive = x.detached().heaviside()
+            return [g * (positive + (1 - positive) * alpha)]
+        case .elu:
+            // d/dx = 1 for x > 0, α·eˣ = y + α otherwise.
+            return [Tensor.select(x.detached() > 0, g, g * (y + alpha))]
+        case .softplus: return [g * x.sigmoid()]
+        case .sin: return [g * x.cos()]
+        case .cos: return [-g * x.sin()]
+        case .erf: return [g * (-x.square()).exp() * Float(2 / Double.pi.squareRoot())]
+        case .pow: return [g * x.pow(alpha - 1) * alpha]
+        case .reciprocal: return [-g * y.square()]
+        case .addScalar: return [g]
+        case .mulScalar: return [g * alpha]
+        }
+    }
+}
+
+/// tanh(a) · sigmoid(b), the gated activation of WaveNet (van den Oord et al. 2016, Eq. 2)
+/// and WaveGlow's WN layers, fused into one pass over memory. Its backward recomputes the two
+/// factors from the inputs, so it stays differentiable to any order.
+struct GatedTanhSigmoidOp: Primitive {
+    func forward(_ inputs: [Tensor]) -> Tensor { Kernels.gated(inputs[0], inputs[1]) }
+    func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
+        let (a, b) = (inputs[0], inputs[1])
+        let t = a.tanh(), s = b.sigmoid()
+        return [a.requiresGrad ? g * s * (1 - t.square()) : nil,
+                b.requiresGrad ? g * t * s * (1 - s) : nil]
+    }
+}
+
+extension Tensor {
+    private func unary(_ kind: UnaryOp.Kind, _ alpha: Float = 0) -> Tensor {
+        Tensor.apply(UnaryOp(kind: kind, alpha: alpha), self)
+    }
+
+    /// |x|.
+    public func abs() -> Tensor { unary(.abs) }
+    /// eˣ.
+    public func exp() -> Tensor { unary(.exp) }
+    /// Natural logarithm.
+    public func log() -> Tensor { unary(.log) }
+    /// log(1 + x), accurate for small x.
+    public func log1p() -> Tensor { unary(.log1p) }
+    /// √x.
+    public func sqrt() -> Tensor { unary(.sqrt) }
+    /// x².
+    public func square() -> Tensor { unary(.square) }
+    /// xᵖ for a constant exponent.
+    public func pow(_ p: Float) -> Tensor {
+        if p == 1 { return self }
+        if p == 2 { return square() }
+        if p == 0.5 { return sqrt() }
+        return unary(.pow, p)
+    }
+    /// 1 / x.
+    public func reciprocal() -> Tensor { unary(.reciprocal) }
+    /// Hyperbolic tangent.
+    public func tanh() -> Tensor { unary(.tanh) }
+    /// 1 / (1 + e⁻ˣ).
+    public func sigmoid() -> Tensor { unary(.sigmoid) }
+    /// max(x, 0).
+    public func relu() -> Tensor { unary(.relu) }
+    /// x for x > 0, slope · x otherwise (PyTorch's default slope is 0.01; WaveGAN uses 0.2).
+    public func leakyRelu(slope: Float = 0.01) -> Tensor { unary(.leakyRelu, slope) }
+    /// x for x > 0, α(eˣ − 1) otherwise.
+    public func elu(alpha: Float = 1) -> Tensor { unary(.elu, alpha) }
+    /// log(1 + eˣ), computed without overflow.
+    public func softplus() -> Tensor { unary(.softplus) }
+    /// Sine (radians).
+    public func sin() -> Tensor { unary(.sin) }
+    /// Cosine (radians).
+    public func cos() -> Tensor { unary(.cos) }
+    /// The error function.
+    public func erf() -> Tensor { unary(.erf) }
+
+    /// GELU (Hendrycks & Gimpel 2016): x·Φ(x) exactly, or PyTorch's tanh approximation.
+    public func gelu(approximateTanh: Bool = false) -> Tensor {
+        if approximateTanh {
+            let inner = (self + self.pow(3) * 0.044715) * Float((2 / Double.pi).squareRoot())
+            return self * 0.5 * (inner.tanh() + 1)
+        }
+        return self * 0.5 * ((self * Float(0.5.squareRoot())).erf() + 1)
+    }
+
+    /// tanh(self) · sigmoid(gate), fused (WaveNet's gated activation).
+    public func gatedTanh(sigmoidGate gate: Tensor) -> Tensor {
+        precondition(shape == gate.shape, "gatedTanh: filter \(shape) and gate \(gate.shape) must match")
+        return Tensor.apply(GatedTanhSigmoidOp(), self, gate)
+    }
+
+    /// x clamped to [min, max] (either bound optional); the gradient passes inside the range.
+    public func clamped(min lo: Float? = nil, max hi: Float? = nil) -> Tensor {
+        var y = self
+        if let lo { y = y.maximum(Tensor(lo)) }
+        if let hi { y = y.minimum(Tensor(hi)) }
+        return y
+    }
+
+    /// −1, 0 or 1 by sign. No gradient.
+    public func sign() -> Tensor { Kernels.unary(WK_SIGN, self) }
+    /// 1 where x > 0, else 0. No gradient.
+    func heaviside() -> Tensor { Kernels.unary(WK_HEAVISIDE, self) }
+
+    /// −x.
+    public static prefix func - (x: Tensor) -> Tensor { x.unary(.neg) }
+}

@@ -1,0 +1,1 @@
+// The Training target: filled in by its own issue.

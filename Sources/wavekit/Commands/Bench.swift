@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import TensorCore
+
+/// `wavekit bench`: timing of WaveKit's kernels on the cases in tools/bench/cases.json.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark WaveKit's kernels.",
+        discussion: """
+        Times each case in the cases file (median of --repeats runs after one warm-up) and \
+        prints a table, or one JSON object with --json. To compare against PyTorch in the \
+        same run on the same thread count, use tools/bench/run.sh, which runs this command and \
+        tools/bench/torch_bench.py on the same cases and prints the ratio.
+
+        NOTE: OpenBLAS reads OPENBLAS_CORETYPE when it loads; if it is set (for example to \
+        Haswell), matrix products run on slower kernels than your CPU supports. Unset it \
+        before measuring.
+        """,
+        subcommands: [Core.self])
+
+    struct Core: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tensor-core benchmark: matmul, convolutions and the gated activation.")
+
+        @Option(help: "The benchmark cases (JSON).")
+        var cases: String = "tools/bench/cases.json"
+        @Option(help: "Threads for WaveKit's kernels and OpenBLAS.")
+        var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+        @Option(help: "Timed runs per case; the median is reported.")
+        var repeats: Int = 10
+        @Option(help: "Only run cases whose name contains this text.")
+        var only: String?
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func validate() throws {
+            if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+            if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
+            if !FileManager.default.fileExists(atPath: cases) {
+                throw ValidationError("Cases file '\(cases)' not found; run from the repository root or pass --cases PATH.")
+            }
+        }
+
+        func run() throws {
+            Threading.setThreads(threads)
+            let file: BenchCases
+            do {
+                file = try JSONDecoder().decode(BenchCases.self, from: Data(contentsOf: URL(fileURLWithPath: cases)))
+            } catch {
+                throw ValidationError("Cannot read '\(cases)': \(error). Each case needs a name and a kind (matmul, conv1d_stack, conv1d_train, gated).")
+            }
+            var results: [BenchResult] = []
+            for c in file.cases where only.map({ c.name.contains($0) }) ?? true {
+                if !json { FileHandle.standardError.write(Data("  running \(c.name)…\n".utf8)) }
+                results.append(try CoreBenchmark.run(c, repeats: repeats))
+            }
+            if json {
+                let report = BenchReport(impl: "wavekit", version: WaveKit.version, threads: threads, results: results)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print("WaveKit \(WaveKit.version), \(threads) thread(s), median of \(repeats)")
+                print("case".padding(toLength: 48, withPad: " ", startingAt: 0) + "  median ms    GFLOP/s")
+                for r in results {
+                    let rate = r.gflops.map { String(format: "%9.1f", $0) } ?? r.gbps.map { String(format: "%7.1f GB/s", $0) } ?? ""
+                    print(r.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "  %9.3f  ", r.medianMs) + rate)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmark WaveKit against PyTorch on the cases in tools/bench/cases.json,
+# in the same run, and print one combined table.
+#
+# Usage: tools/bench/run.sh [--threads "1 2"] [--repeats 10] [--no-build]
+#
+#   --threads LIST   space-separated thread counts (default "1 2")
+#   --repeats N      timed iterations per case, after one warm-up (default 10)
+#   --no-build       skip `swift build -c release --product wavekit`
+#
+# Environment:
+#   WAVEKIT_BIN      WaveKit binary (default .build/release/wavekit)
+#
+# The combined JSON is saved to bench-results/core-<date>.json (git-ignored).
+set -euo pipefail
+
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+
+THREADS="1 2"
+REPEATS=10
+BUILD=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --threads)    THREADS="${2:?--threads needs a value}"; shift 2 ;;
+        --threads=*)  THREADS="${1#*=}"; shift ;;
+        --repeats)    REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
+        --repeats=*)  REPEATS="${1#*=}"; shift ;;
+        --no-build)   BUILD=0; shift ;;
+        -h|--help)    usage; exit 0 ;;
+        *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+for t in $THREADS; do
+    [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad thread count: $t" >&2; exit 2; }
+done
+[[ -n "${THREADS// /}" ]] || { echo "run.sh: --threads is empty" >&2; exit 2; }
+[[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --repeats: $REPEATS" >&2; exit 2; }
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+ROOT="$(pwd)"
+CASES=tools/bench/cases.json
+WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
+PY="$ROOT/.venv-tools/bin/python"
+
+# This environment forces OpenBLAS onto its AVX2 (Haswell) kernels and a fixed
+# L2 size; users' machines don't, so benchmark without them.
+echo "unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE" \
+     "(were: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>}," \
+     "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>})"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+
+# Python venv with torch + numpy (.venv-tools).
+bash tools/venv.sh
+[[ -x "$PY" ]] || { echo "run.sh: $PY missing after tools/venv.sh" >&2; exit 1; }
+
+if [[ "$BUILD" == 1 ]]; then
+    swift build -c release --product wavekit
+fi
+[[ -x "$WAVEKIT" ]] || { echo "run.sh: $WAVEKIT not found (build it, or drop --no-build)" >&2; exit 1; }
+
+cpu_model() {
+    local m=""
+    if [[ -r /proc/cpuinfo ]]; then
+        m="$(grep -m1 -i '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" || true
+    fi
+    if [[ -z "$m" ]] && command -v lscpu >/dev/null 2>&1; then
+        m="$(lscpu | grep -m1 -i '^model name' | cut -d: -f2- | sed 's/^ *//')" || true
+    fi
+    if [[ -z "$m" ]] && command -v sysctl >/dev/null 2>&1; then
+        m="$(sysctl -n machdep.cpu.brand_string 2>/dev/null)" || true
+    fi
+    echo "${m:-unknown}"
+}
+CPU="$(cpu_model)"
+NCPU="$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')"
+TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
+
+echo "CPU:     $CPU ($NCPU logical CPUs)"
+echo "torch:   $TORCH_VERSION"
+echo "threads: $THREADS   repeats: $REPEATS"
+echo
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/wavekit-bench.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+run_wavekit() {
+    echo "== WaveKit, $1 thread(s)" >&2
+    "$WAVEKIT" bench core --cases "$CASES" --threads "$1" --repeats "$REPEATS" --json \
+        > "$TMP/wavekit-t$1.json"
+}
+run_pytorch() {
+    echo "== PyTorch, $1 thread(s)" >&2
+    "$PY" tools/bench/torch_bench.py --cases "$CASES" --threads "$1" --repeats "$REPEATS" --json \
+        > "$TMP/pytorch-t$1.json"
+}
+
+# Alternate which implementation goes first so drift (thermal, noisy
+# neighbours) doesn't systematically favour one side.
+i=0
+FILES=()
+for t in $THREADS; do
+    if (( i % 2 == 0 )); then
+        run_wavekit "$t"; run_pytorch "$t"
+    else
+        run_pytorch "$t"; run_wavekit "$t"
+    fi
+    FILES+=("$TMP/wavekit-t$t.json" "$TMP/pytorch-t$t.json")
+    i=$((i + 1))
+done
+
+OUT="bench-results/core-$(date +%Y%m%d-%H%M%S).json"
+echo
+"$PY" tools/bench/compare.py --cpu "$CPU" --repeats "$REPEATS" \
+    --note "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" \
+    --save "$OUT" "${FILES[@]}"
