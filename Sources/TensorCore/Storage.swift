@@ -88,7 +88,7 @@ public enum BufferCache {
     }
 
     /// Rounds up to a multiple of 1/8 of the largest power of two not above `bytes`.
-    static func sizeClass(_ bytes: Int) -> Int {
+    public static func sizeClass(_ bytes: Int) -> Int {
         let top = Int.bitWidth - 1 - bytes.leadingZeroBitCount
         let step = 1 << Swift.max(top - 3, 6)
         return (bytes + step - 1) / step * step

@@ -211,3 +211,25 @@ import TestSupport
         #expect(Tensor([-100, 100]).softplus().scalars == [0, 100])
     }
 }
+
+@Suite(.serialized) struct BufferCacheTests {
+    @Test func sizeClassesBoundTheSlack() {
+        for bytes in [1 << 18, (1 << 18) + 1, 3_000_000, 64 << 20, (64 << 20) + 12345] {
+            let c = BufferCache.sizeClass(bytes)
+            #expect(c >= bytes && Double(c) <= Double(bytes) * 1.125 + 64)
+            #expect(c % 64 == 0)
+        }
+    }
+
+    @Test func recycledBuffersNeverAliasLiveTensors() {
+        let n = 1 << 20
+        var a: Tensor? = Tensor.full([n], 1)
+        let live = Tensor.full([n], 2)
+        let freed = a!.storage.base
+        a = nil                                  // its buffer goes idle
+        let b = Tensor.full([n], 3)              // reuses it
+        #expect(b.storage.base == freed)
+        #expect(live.scalars.allSatisfy { $0 == 2 } && b.scalars.allSatisfy { $0 == 3 })
+        #expect(b.storage.base != live.storage.base)
+    }
+}
