@@ -28,6 +28,10 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr",
+                       providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
         // Hot loops in C: compiled at -O3 even in debug builds (so the test suite runs fast)
         // and cloned for AVX-512 / AVX2 / baseline with runtime dispatch (PLATFORM.md, trap 2).
         .target(name: "CKernels",
@@ -35,8 +39,8 @@ let package = Package(
 
         .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: v5),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: v5),
-        .target(name: "AudioIO", dependencies: ["TensorCore", "CSndfile"], swiftSettings: v5),
-        .target(name: "DSP", dependencies: ["TensorCore", "CFFTW"], swiftSettings: v5),
+        .target(name: "AudioIO", dependencies: ["TensorCore", "CSndfile", "CSoxr", "CPNG"], swiftSettings: v5),
+        .target(name: "DSP", dependencies: ["TensorCore", "CFFTW", "CKernels"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["NN", "DSP", "TensorCore"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Models", "AudioIO"], swiftSettings: v5),
         .executableTarget(
@@ -50,6 +54,9 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TensorCore"], path: "Tests/TestSupport",
                 swiftSettings: v5),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestSupport"], swiftSettings: v5),
+        .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioIO", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "WaveKitCLITests", dependencies: ["wavekit"], swiftSettings: v5),
     ]

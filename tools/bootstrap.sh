@@ -5,7 +5,7 @@ set -euo pipefail
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-for pair in sndfile:libsndfile1-dev fftw3f:libfftw3-dev openblas:libopenblas-dev; do
+for pair in sndfile:libsndfile1-dev fftw3f:libfftw3-dev openblas:libopenblas-dev soxr:libsoxr-dev libpng:libpng-dev; do
     lib=${pair%%:*} pkg=${pair#*:}
     if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$lib"; then
         missing+=("$pkg")

@@ -10,17 +10,22 @@
 #endif
 
 int wk_isa_level(void) {
+    static int level = 0;
+    if (level) return level;
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 3;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
+    if (__builtin_cpu_supports("avx512f")) return level = 3;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return level = 2;
 #endif
-    return 1;
+    return level = 1;
 }
 
 /* ---------------------------------------------------------------- unary */
 
-#define UNARY(EXPR) do { for (long i = 0; i < n; i++) { float v = x[i]; y[i] = (EXPR); } } while (0)
+/* NOTE: x and y may be the same buffer (in-place); they never overlap otherwise. Telling the
+ * vectoriser so keeps in-place calls vectorised (its runtime alias check would reject them). */
+#define UNARY(EXPR) do { _Pragma("clang loop vectorize(assume_safety)") \
+    for (long i = 0; i < n; i++) { float v = x[i]; y[i] = (EXPR); } } while (0)
 
 WK_CLONES
 void wk_unary(int op, long n, const float *x, float *y, float alpha) {
@@ -47,6 +52,7 @@ void wk_unary(int op, long n, const float *x, float *y, float alpha) {
     case WK_HEAVISIDE: UNARY(v > 0.0f ? 1.0f : 0.0f); break;
     case WK_ADD_SCALAR: UNARY(v + alpha); break;
     case WK_MUL_SCALAR: UNARY(v * alpha); break;
+    case WK_LOG_FLOOR: UNARY(wk_log(v > alpha ? v : alpha)); break;
     }
 }
 
@@ -251,4 +257,131 @@ void wk_col2im(long C, long H, long W, long KH, long KW, long SH, long SW,
                     }
                 }
             }
+}
+
+/* ---------------------------------------------------------------- spectral front end */
+
+WK_CLONES
+void wk_frames(long frames, long n, long hop, const float *x, const float *w, float *out, long ldo) {
+    for (long f = 0; f < frames; f++) {
+        const float *src = x + f * hop;
+        float *dst = out + f * ldo;
+        for (long i = 0; i < n; i++) dst[i] = src[i] * w[i];
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* An 8×8 block transpose in AVX registers (unpack, shuffle, lane permute). */
+__attribute__((target("avx2,fma")))
+static void transpose8x8(const float *src, long lds, float *dst, long ldd) {
+    __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lds), r2 = _mm256_loadu_ps(src + 2 * lds),
+           r3 = _mm256_loadu_ps(src + 3 * lds), r4 = _mm256_loadu_ps(src + 4 * lds), r5 = _mm256_loadu_ps(src + 5 * lds),
+           r6 = _mm256_loadu_ps(src + 6 * lds), r7 = _mm256_loadu_ps(src + 7 * lds);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+           t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+           t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)),
+           s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)),
+           s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2)),
+           s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_storeu_ps(dst + ldd, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ldd, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ldd, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ldd, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ldd, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ldd, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ldd, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+__attribute__((target("avx2,fma")))
+static void abs_transposed_avx2(long frames, long bins, long ld, const float *z, float *out, long ldo, int power, float *scratch) {
+    long kp = (bins + 7) / 8 * 8;
+    for (long f = 0; f < frames; f++) {
+        const float *r = z + 2 * f * ld;
+        float *d = scratch + f * kp;
+        for (long k = 0; k < kp; k++) { float re = r[2 * k], im = r[2 * k + 1], p = re * re + im * im; d[k] = power == 2 ? p : sqrtf(p); }
+    }
+    long f8 = frames / 8 * 8, k8 = bins / 8 * 8;
+    for (long f0 = 0; f0 < f8; f0 += 8)
+        for (long k0 = 0; k0 < k8; k0 += 8) transpose8x8(scratch + f0 * kp + k0, kp, out + k0 * ldo + f0, ldo);
+    for (long k = k8; k < bins; k++) for (long f = 0; f < f8; f++) out[k * ldo + f] = scratch[f * kp + k];
+    for (long f = f8; f < frames; f++) for (long k = 0; k < bins; k++) out[k * ldo + f] = scratch[f * kp + k];
+}
+#endif
+
+/* Portable fallback: 16×16 tiles, rows read contiguously, columns written contiguously. */
+static void abs_transposed_generic(long frames, long bins, long ld, const float *z, float *out, long ldo, int power) {
+    float tile[16][16];
+    for (long f0 = 0; f0 < frames; f0 += 16) {
+        long fn = frames - f0 < 16 ? frames - f0 : 16;
+        for (long k0 = 0; k0 < bins; k0 += 16) {
+            long kn = bins - k0 < 16 ? bins - k0 : 16;
+            for (long f = 0; f < fn; f++) {
+                const float *row = z + 2 * ((f0 + f) * ld + k0);
+                for (long k = 0; k < kn; k++) {
+                    float re = row[2 * k], im = row[2 * k + 1], p = re * re + im * im;
+                    tile[k][f] = power == 2 ? p : sqrtf(p);
+                }
+            }
+            for (long k = 0; k < kn; k++) {
+                float *dst = out + (k0 + k) * ldo + f0;
+                for (long f = 0; f < fn; f++) dst[f] = tile[k][f];
+            }
+        }
+    }
+}
+
+void wk_complex_abs_transposed(long frames, long bins, long ld, const float *z, float *out, long ldo, int power, float *scratch) {
+#if defined(__x86_64__)
+    if (wk_isa_level() >= 2) { abs_transposed_avx2(frames, bins, ld, z, out, ldo, power, scratch); return; }
+#endif
+    abs_transposed_generic(frames, bins, ld, z, out, ldo, power);
+}
+
+WK_CLONES
+void wk_deinterleave_transposed(long frames, long bins, long ld, const float *z, float *re, float *im, long ldo) {
+    for (long f0 = 0; f0 < frames; f0 += 16) {
+        long fn = frames - f0 < 16 ? frames - f0 : 16;
+        for (long k = 0; k < bins; k++) {
+            float *r = re + k * ldo + f0, *i = im + k * ldo + f0;
+            for (long f = 0; f < fn; f++) { r[f] = z[2 * ((f0 + f) * ld + k)]; i[f] = z[2 * ((f0 + f) * ld + k) + 1]; }
+        }
+    }
+}
+
+WK_CLONES
+void wk_interleave_transposed(long frames, long bins, long ld, const float *re, const float *im, long ldi, float *z) {
+    for (long f0 = 0; f0 < frames; f0 += 16) {
+        long fn = frames - f0 < 16 ? frames - f0 : 16;
+        for (long k = 0; k < bins; k++) {
+            const float *r = re + k * ldi + f0, *i = im + k * ldi + f0;
+            for (long f = 0; f < fn; f++) { z[2 * ((f0 + f) * ld + k)] = r[f]; z[2 * ((f0 + f) * ld + k) + 1] = i[f]; }
+        }
+    }
+}
+
+WK_CLONES
+void wk_band_sums(long bands, const long *starts, const long *lengths, const long *offsets,
+                  const float *weights, long F, const float *x, float *out, long ldo) {
+    for (long b = 0; b < bands; b++) {
+        float *dst = out + b * ldo;
+        for (long f = 0; f < F; f++) dst[f] = 0.0f;
+        const float *wb = weights + offsets[b];
+        for (long i = 0; i < lengths[b]; i++) {
+            const float wi = wb[i];
+            const float *row = x + (starts[b] + i) * F;
+            for (long f = 0; f < F; f++) dst[f] += wi * row[f];
+        }
+    }
+}
+
+WK_CLONES
+void wk_overlap_add(long frames, long n, long hop, const float *framesData, long ld, const float *w, float *y) {
+    for (long f = 0; f < frames; f++) {
+        float *dst = y + f * hop;
+        const float *src = framesData + f * ld;
+        for (long i = 0; i < n; i++) dst[i] += src[i] * w[i];
+    }
 }

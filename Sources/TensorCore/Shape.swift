@@ -30,6 +30,7 @@ enum Shape {
     }
 
     static func normalize(_ axes: [Int], rank: Int, op: String) -> [Int] {
+        if rank == 0 { return [] }
         let a = axes.map { normalize($0, rank: rank, op: op) }
         precondition(Set(a).count == a.count, "\(op): repeated axis in \(axes)")
         return a.sorted()

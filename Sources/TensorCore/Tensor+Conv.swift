@@ -143,7 +143,12 @@ extension Tensor {
         let geometry = ConvGeometry.resolve(padding, input: Array(shape.dropFirst(2)), kernel: Array(weight.shape.dropFirst(2)),
                                             stride: stride, dilation: dilation, groups: groups, op: op)
         let out = geometry.outputSize(input: Array(shape.dropFirst(2)), kernel: Array(weight.shape.dropFirst(2)))
-        precondition(out.allSatisfy { $0 >= 1 },
+        let fits = (0..<n).allSatisfy { (i: Int) -> Bool in
+            let padded: Int = shape[2 + i] + geometry.padLow[i] + geometry.padHigh[i]
+            let span: Int = geometry.dilation[i] * (weight.shape[2 + i] - 1) + 1
+            return padded >= span
+        }
+        precondition(fits && out.allSatisfy { $0 >= 1 },
                      "\(op): input \(shape) is too short for kernel \(weight.shape) with dilation \(dilation) and padding \(padding)")
         let y = Tensor.apply(ConvOp(geometry: geometry), self, weight)
         return addingChannelBias(y, bias, spatial: n, op: op)
@@ -166,7 +171,7 @@ extension Tensor {
                          "\(op): output padding \(op2[i]) must be smaller than stride \(s[i]) or dilation \(d[i])")
         }
         precondition(size.allSatisfy { $0 >= 1 }, "\(op): padding \(padding) leaves no output for input \(shape)")
-        let geometry = ConvGeometry(stride: s, dilation: d, padLow: p, padHigh: p, groups: groups)
+        let geometry = ConvGeometry(stride: s, dilation: d, padLow: p, padHigh: (0..<n).map { p[$0] - op2[$0] }, groups: groups)
         let y = Tensor.apply(ConvInputGradOp(geometry: geometry, inputSize: size), self, weight)
         return addingChannelBias(y, bias, spatial: n, op: op)
     }

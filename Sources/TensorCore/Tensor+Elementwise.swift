@@ -145,8 +145,8 @@ extension Tensor {
     /// x clamped to [min, max] (either bound optional); the gradient passes inside the range.
     public func clamped(min lo: Float? = nil, max hi: Float? = nil) -> Tensor {
         var y = self
-        if let lo { y = y.maximum(Tensor(lo)) }
-        if let hi { y = y.minimum(Tensor(hi)) }
+        if let lo { y = Tensor.select(y.detached() < lo, Tensor(lo), y) }
+        if let hi { y = Tensor.select(y.detached() > hi, Tensor(hi), y) }
         return y
     }
 

@@ -220,7 +220,10 @@ extension Tensor {
     /// shape → indices.shape + [dim] (as `torch.nn.functional.embedding`).
     public func embedding(_ indices: Tensor) -> Tensor {
         precondition(rank == 2, "embedding: table must be [num_embeddings, dim], got \(shape)")
-        let rows = indices.scalars.map { Int($0) }
+        let values = indices.scalars
+        precondition(values.allSatisfy { $0 >= 0 && $0 == $0.rounded() && $0 < Float(shape[0]) },
+                     "embedding: indices must be integers in 0..<\(shape[0])")
+        let rows = values.map { Int($0) }
         return indexSelected(axis: 0, indices: rows).reshaped(indices.shape + [shape[1]])
     }
 

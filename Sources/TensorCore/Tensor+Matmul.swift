@@ -19,8 +19,8 @@ extension Tensor {
         precondition(a.shape[a.rank - 1] == b.shape[b.rank - 2],
                      "matmul: inner sizes differ: \(shape) @ \(other.shape) (\(a.shape[a.rank - 1]) vs \(b.shape[b.rank - 2]))")
         var y = Tensor.apply(MatmulOp(), a, b)
-        if other.rank == 1 { y = y.squeezed(axis: -1) }
         if rank == 1 { y = y.squeezed(axis: -2) }
+        if other.rank == 1 { y = y.squeezed(axis: -1) }
         return y
     }
 }
@@ -35,7 +35,7 @@ extension Kernels {
         // One large GEMM when b has no batch of its own and a's rows are evenly spaced:
         // [B, M, K] @ [K, N] is [B·M, K] @ [K, N] (a Linear layer over a sequence).
         if b.rank == 2 || b.shape.dropLast(2).allSatisfy({ $0 == 1 }), a.rank > 2, a.isContiguous {
-            let rows = a.count / max(k, 1)
+            let rows = Shape.count(Array(a.shape.dropLast()))
             let bm = matrix(b)
             BLAS.gemm(m: rows, n: n, k: k, .init(base: a.storage.base + a.offset, ld: max(k, 1), transposed: false),
                       bm.matrix, beta: 0, out.base, ldc: n)

@@ -28,7 +28,8 @@ struct ReduceOp: Primitive {
 
 extension Tensor {
     private func reduce(_ kind: ReduceOp.Kind, axes: [Int]?, keepDims: Bool, op: String) -> Tensor {
-        let ax = axes.map { Shape.normalize($0, rank: rank, op: op) } ?? Array(0..<rank)
+        // A rank-0 tensor has nothing to reduce over (axis 0 or -1 name the scalar itself).
+        let ax = rank == 0 ? [] : (axes.map { Shape.normalize($0, rank: rank, op: op) } ?? Array(0..<rank))
         if kind != .sum {
             precondition(ax.allSatisfy { shape[$0] > 0 }, "\(op): cannot reduce an empty axis of \(shape)")
         }
@@ -46,7 +47,7 @@ extension Tensor {
 
     /// Mean over `axes` (all axes when nil).
     public func mean(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        let ax = axes.map { Shape.normalize($0, rank: rank, op: "mean") } ?? Array(0..<rank)
+        let ax = rank == 0 ? [] : (axes.map { Shape.normalize($0, rank: rank, op: "mean") } ?? Array(0..<rank))
         let n = ax.reduce(1) { $0 * shape[$1] }
         return sum(axes: ax, keepDims: keepDims) / Float(n)
     }
@@ -55,7 +56,7 @@ extension Tensor {
 
     /// Variance over `axes` with `correction` subtracted from the count (1: unbiased, PyTorch's default).
     public func variance(axes: [Int]? = nil, keepDims: Bool = false, correction: Int = 1) -> Tensor {
-        let ax = axes.map { Shape.normalize($0, rank: rank, op: "variance") } ?? Array(0..<rank)
+        let ax = rank == 0 ? [] : (axes.map { Shape.normalize($0, rank: rank, op: "variance") } ?? Array(0..<rank))
         let n = ax.reduce(1) { $0 * shape[$1] }
         let centered = self - mean(axes: ax, keepDims: true)
         return centered.square().sum(axes: ax, keepDims: keepDims) / Float(Swift.max(n - correction, 1))
@@ -105,7 +106,10 @@ extension Tensor {
 
     /// Euclidean norm over `axes` (all when nil).
     public func norm(axes: [Int]? = nil, keepDims: Bool = false) -> Tensor {
-        square().sum(axes: axes, keepDims: keepDims).sqrt()
+        let s = square().sum(axes: axes, keepDims: keepDims)
+        let positive = s.detached() > 0
+        let zero = Tensor(Float(0)), one = Tensor(Float(1))
+        return Tensor.select(positive, Tensor.select(positive, s, one).sqrt(), zero)
     }
     /// Euclidean norm over one axis.
     public func norm(axis: Int, keepDims: Bool = false) -> Tensor { norm(axes: [axis], keepDims: keepDims) }
@@ -177,7 +181,7 @@ extension Kernels {
             src = current.storage.base
         }
         precondition(current.count == outCount, "reduce: internal size mismatch")
-        return Tensor(shape: outShape, storage: current.storage)
+        return Tensor(shape: outShape, strides: Shape.contiguousStrides(outShape), offset: current.offset, storage: current.storage)
     }
 
     private static func reduceRows(_ op: wk_reduce_op, rows: Int, cols: Int,

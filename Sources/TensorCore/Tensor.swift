@@ -116,3 +116,8 @@ extension Tensor: CustomStringConvertible {
         return "Tensor(shape: \(shape), [\(shown)\(values.count > 8 ? ", …" : "")])"
     }
 }
+
+// NOTE: Tensors are immutable values: no public API writes into existing storage (kernels
+// always allocate fresh storage), and graph nodes never change after creation. Sharing one
+// across tasks is therefore safe.
+extension Tensor: @unchecked Sendable {}

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark WaveKit against PyTorch on the cases in tools/bench/cases.json,
-# in the same run, and print one combined table.
+# Benchmark WaveKit against reference implementations in the same run and
+# print combined tables:
+#   core   `wavekit bench core` vs PyTorch (tools/bench/torch_bench.py) on
+#          tools/bench/cases.json
+#   audio  `wavekit bench audio` vs librosa (+ soundfile) and torch
+#          (tools/bench/audio_bench.py) on tools/bench/audio_cases.json, with
+#          the generated WAV bench-results/bench60s.wav
 #
-# Usage: tools/bench/run.sh [--threads "1 2"] [--repeats 10] [--no-build]
+# Usage: tools/bench/run.sh [--suite core|audio|all] [--threads "1 2"]
+#                           [--repeats 10] [--no-build]
 #
+#   --suite S        core, audio or all (default all: core, then audio)
 #   --threads LIST   space-separated thread counts (default "1 2")
 #   --repeats N      timed iterations per case, after one warm-up (default 10)
 #   --no-build       skip `swift build -c release --product wavekit`
@@ -11,16 +18,20 @@
 # Environment:
 #   WAVEKIT_BIN      WaveKit binary (default .build/release/wavekit)
 #
-# The combined JSON is saved to bench-results/core-<date>.json (git-ignored).
+# The combined JSON is saved to bench-results/core-<date>.json and
+# bench-results/audio-<date>.json (git-ignored).
 set -euo pipefail
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 
+SUITE=all
 THREADS="1 2"
 REPEATS=10
 BUILD=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
+        --suite)      SUITE="${2:?--suite needs a value}"; shift 2 ;;
+        --suite=*)    SUITE="${1#*=}"; shift ;;
         --threads)    THREADS="${2:?--threads needs a value}"; shift 2 ;;
         --threads=*)  THREADS="${1#*=}"; shift ;;
         --repeats)    REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
@@ -30,6 +41,10 @@ while [[ $# -gt 0 ]]; do
         *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
 done
+case "$SUITE" in
+    core|audio|all) ;;
+    *) echo "run.sh: bad --suite: $SUITE (core, audio or all)" >&2; exit 2 ;;
+esac
 for t in $THREADS; do
     [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad thread count: $t" >&2; exit 2; }
 done
@@ -39,8 +54,12 @@ done
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$(pwd)"
 CASES=tools/bench/cases.json
+AUDIO_CASES=tools/bench/audio_cases.json
+AUDIO_WAV=bench-results/bench60s.wav
 WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
 PY="$ROOT/.venv-tools/bin/python"
+want_core()  { [[ "$SUITE" == core  || "$SUITE" == all ]]; }
+want_audio() { [[ "$SUITE" == audio || "$SUITE" == all ]]; }
 
 # This environment forces OpenBLAS onto its AVX2 (Haswell) kernels and a fixed
 # L2 size; users' machines don't, so benchmark without them.
@@ -49,9 +68,14 @@ echo "unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE" \
      "OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>})"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
-# Python venv with torch + numpy (.venv-tools).
+# Python venv with torch, numpy, librosa, soundfile (.venv-tools).
 bash tools/venv.sh
 [[ -x "$PY" ]] || { echo "run.sh: $PY missing after tools/venv.sh" >&2; exit 1; }
+if want_audio && ! "$PY" -c 'import librosa, soundfile, scipy' >/dev/null 2>&1; then
+    echo "run.sh: the audio suite needs librosa and soundfile in .venv-tools" \
+         "(tools/venv.sh installs them)" >&2
+    exit 1
+fi
 
 if [[ "$BUILD" == 1 ]]; then
     swift build -c release --product wavekit
@@ -77,11 +101,18 @@ TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
 
 echo "CPU:     $CPU ($NCPU logical CPUs)"
 echo "torch:   $TORCH_VERSION"
+if want_audio; then
+    echo "librosa: $("$PY" -c 'import librosa, soundfile, numpy, scipy; print(librosa.__version__, " soundfile:", soundfile.__version__, "(libsndfile", soundfile.__libsndfile_version__ + ")", " numpy:", numpy.__version__, " scipy:", scipy.__version__)')"
+fi
+echo "suite:   $SUITE"
 echo "threads: $THREADS   repeats: $REPEATS"
 echo
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/wavekit-bench.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
+STAMP="$(date +%Y%m%d-%H%M%S)"
+
+# ------------------------------------------------------------------- core
 
 run_wavekit() {
     echo "== WaveKit, $1 thread(s)" >&2
@@ -94,22 +125,66 @@ run_pytorch() {
         > "$TMP/pytorch-t$1.json"
 }
 
-# Alternate which implementation goes first so drift (thermal, noisy
-# neighbours) doesn't systematically favour one side.
-i=0
-FILES=()
-for t in $THREADS; do
-    if (( i % 2 == 0 )); then
-        run_wavekit "$t"; run_pytorch "$t"
-    else
-        run_pytorch "$t"; run_wavekit "$t"
-    fi
-    FILES+=("$TMP/wavekit-t$t.json" "$TMP/pytorch-t$t.json")
-    i=$((i + 1))
-done
+if want_core; then
+    # Alternate which implementation goes first so drift (thermal, noisy
+    # neighbours) doesn't systematically favour one side.
+    i=0
+    FILES=()
+    for t in $THREADS; do
+        if (( i % 2 == 0 )); then
+            run_wavekit "$t"; run_pytorch "$t"
+        else
+            run_pytorch "$t"; run_wavekit "$t"
+        fi
+        FILES+=("$TMP/wavekit-t$t.json" "$TMP/pytorch-t$t.json")
+        i=$((i + 1))
+    done
 
-OUT="bench-results/core-$(date +%Y%m%d-%H%M%S).json"
-echo
-"$PY" tools/bench/compare.py --cpu "$CPU" --repeats "$REPEATS" \
-    --note "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" \
-    --save "$OUT" "${FILES[@]}"
+    OUT="bench-results/core-$STAMP.json"
+    echo
+    "$PY" tools/bench/compare.py --cpu "$CPU" --repeats "$REPEATS" \
+        --note "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" \
+        --save "$OUT" "${FILES[@]}"
+fi
+
+# ------------------------------------------------------------------ audio
+
+run_audio() {   # run_audio IMPL THREADS
+    local impl="$1" t="$2"
+    case "$impl" in
+        wavekit)
+            echo "== WaveKit audio, $t thread(s)" >&2
+            "$WAVEKIT" bench audio --cases "$AUDIO_CASES" --audio "$AUDIO_WAV" \
+                --threads "$t" --repeats "$REPEATS" --json > "$TMP/audio-wavekit-t$t.json" ;;
+        librosa|torch)
+            echo "== $impl audio, $t thread(s)" >&2
+            "$PY" tools/bench/audio_bench.py --impl "$impl" --cases "$AUDIO_CASES" \
+                --audio "$AUDIO_WAV" --threads "$t" --repeats "$REPEATS" --json \
+                > "$TMP/audio-$impl-t$t.json" ;;
+    esac
+}
+
+if want_audio; then
+    [[ "$SUITE" == all ]] && echo
+    "$PY" tools/bench/audio_bench.py --cases "$AUDIO_CASES" --make-audio "$AUDIO_WAV"
+
+    # Rotate which implementation goes first at each thread count so drift
+    # doesn't systematically favour one side.
+    ORDER=(wavekit librosa torch)
+    i=0
+    FILES=()
+    for t in $THREADS; do
+        for k in 0 1 2; do
+            run_audio "${ORDER[$(( (i + k) % 3 ))]}" "$t"
+        done
+        FILES+=("$TMP/audio-wavekit-t$t.json" "$TMP/audio-librosa-t$t.json" "$TMP/audio-torch-t$t.json")
+        i=$((i + 1))
+    done
+
+    OUT="bench-results/audio-$STAMP.json"
+    echo
+    "$PY" tools/bench/compare.py --layout multi --cpu "$CPU" --repeats "$REPEATS" \
+        --note "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset" \
+        --note "audio: $AUDIO_WAV (60 s, 22050 Hz, mono, 16-bit); file reading timed only in 'read wav'" \
+        --save "$OUT" "${FILES[@]}"
+fi

@@ -10,7 +10,9 @@
 typedef enum {
     WK_NEG = 0, WK_ABS, WK_EXP, WK_LOG, WK_LOG1P, WK_SQRT, WK_SQUARE, WK_TANH, WK_SIGMOID,
     WK_RELU, WK_LEAKY_RELU, WK_ELU, WK_SOFTPLUS, WK_SIN, WK_COS, WK_ERF, WK_SIGN,
-    WK_POW_SCALAR, WK_RECIPROCAL, WK_HEAVISIDE, WK_ADD_SCALAR, WK_MUL_SCALAR
+    WK_POW_SCALAR, WK_RECIPROCAL, WK_HEAVISIDE, WK_ADD_SCALAR, WK_MUL_SCALAR,
+    /// ln(max(x, alpha)): the log-mel compression in one pass.
+    WK_LOG_FLOOR
 } wk_unary_op;
 
 /// Binary elementwise operations. Comparisons return 1 or 0.
@@ -69,6 +71,23 @@ void wk_im2col(long C, long H, long W, long KH, long KW, long SH, long SW,
 void wk_col2im(long C, long H, long W, long KH, long KW, long SH, long SW,
                long PH, long PW, long DH, long DW, long OH, long OW,
                const float *cols, float *x);
+
+/// Windowed frames: out[f * ldo + i] = x[f * hop + i] * w[i] for f < frames, i < n.
+void wk_frames(long frames, long n, long hop, const float *x, const float *w, float *out, long ldo);
+/// Magnitudes transposed: z holds `frames` spectra of interleaved complex values, frame f
+/// starting at complex index f·ld; out[k·ldo + f] = |z[f, k]| (power 1) or |z[f, k]|² (power 2) for k < bins.
+/// `scratch` holds frames · ⌈bins/8⌉·8 floats; each spectrum row must hold that many bins.
+void wk_complex_abs_transposed(long frames, long bins, long ld, const float *z, float *out, long ldo, int power, float *scratch);
+/// re[k·ldo + f], im[k·ldo + f] = the parts of z[f, k] (layout as above).
+void wk_deinterleave_transposed(long frames, long bins, long ld, const float *z, float *re, float *im, long ldo);
+/// The inverse of wk_deinterleave_transposed: z[f, k] = re[k·ldi + f] + i·im[k·ldi + f].
+void wk_interleave_transposed(long frames, long bins, long ld, const float *re, const float *im, long ldi, float *z);
+/// Sparse band sums vectorised across frames: for band b, out[b*ldo + f] =
+/// Σ_i weights[offsets[b] + i] · x[(starts[b] + i)*F + f], i < lengths[b], f < F.
+void wk_band_sums(long bands, const long *starts, const long *lengths, const long *offsets,
+                  const float *weights, long F, const float *x, float *out, long ldo);
+/// Overlap-add: y[f * hop + i] += frames[f * ld + i] * w[i]; single-threaded (outputs overlap).
+void wk_overlap_add(long frames, long n, long hop, const float *framesData, long ld, const float *w, float *y);
 
 /// Which instruction set the kernels dispatched to: 3 = AVX-512, 2 = AVX2, 1 = baseline.
 int wk_isa_level(void);

@@ -15,7 +15,7 @@ enum BLAS {
         guard m > 0 && n > 0 else { return }
         if k == 0 {
             // BLAS would leave C untouched; the product of empty matrices is zero.
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : c[i * ldc + j] * beta } }
             return
         }
         cblas_sgemm(CblasRowMajor, a.transposed ? CblasTrans : CblasNoTrans,

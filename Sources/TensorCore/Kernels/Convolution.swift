@@ -16,7 +16,7 @@ enum Convolution {
         var cinG: Int { cin / groups }
         var coutG: Int { cout / groups }
         var taps: Int { kh * kw }
-        var isShiftedGEMM: Bool { h == 1 && kh == 1 && sw == 1 }
+        var isShiftedGEMM: Bool { h == 1 && kh == 1 && sw == 1 && oh == 1 && ph == 0 }
         var isPointwise: Bool { taps == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0 && oh == h && ow == w }
 
         init(batch: Int, cin: Int, cout: Int, input: [Int], kernel: [Int], geometry g: ConvGeometry) {
@@ -134,7 +134,7 @@ enum Convolution {
         let gc = gy.contiguousValue(), xc = x.contiguousValue()
         let d = Dims(batch: x.shape[0], cin: x.shape[1], cout: gy.shape[1], input: Array(x.shape.dropFirst(2)),
                      kernel: kernelSize, geometry: g)
-        let out = Storage(count: d.cout * d.cinG * d.taps)
+        let out = Storage(count: d.cout * d.cinG * d.taps, repeating: 0)
         let pg = gc.storage.base + gc.offset, px = xc.storage.base + xc.offset
         let (ohw, hw, kk) = (d.oh * d.ow, d.h * d.w, d.taps)
 

@@ -2,7 +2,7 @@ import CKernels
 
 /// Swift-side drivers of the C kernels: strided iteration, broadcasting and threading.
 /// Nothing here records gradients; primitives call these from `forward`.
-enum Kernels {
+public enum Kernels {
     static func fill(_ p: UnsafeMutablePointer<Float>, count: Int, value: Float) {
         Parallel.forChunks(count, grain: 1 << 18) { r in wk_fill(r.count, value, p + r.lowerBound) }
     }
@@ -130,5 +130,12 @@ extension Kernels {
                 for i in 0..<n { pd[offs[0] + i * inS[0]] += ps[offs[1] + i * inS[1]] }
             }
         }
+    }
+}
+
+extension Kernels {
+    /// Sets `count` floats to zero.
+    public static func zero(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        wk_fill(count, 0, p)
     }
 }

@@ -20,8 +20,9 @@ public enum Threading {
 
 /// One parallel-for for every kernel: splits [0, count) into contiguous chunks of at least
 /// `grain` items and runs them on up to `Threading.threads` threads.
-enum Parallel {
-    static func forChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+public enum Parallel {
+    /// Runs `body` over contiguous chunks of [0, count), each at least `grain` long.
+    public static func forChunks(_ count: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
         let workers = min(Threading.threads, count / max(grain, 1))
         if workers <= 1 {
             if count > 0 { body(0..<count) }
@@ -36,7 +37,7 @@ enum Parallel {
     }
 
     /// Runs `body(i)` for i in 0..<n concurrently.
-    static func perform(_ n: Int, _ body: (Int) -> Void) {
+    public static func perform(_ n: Int, _ body: (Int) -> Void) {
         DispatchQueue.concurrentPerform(iterations: n, execute: body)
     }
 }

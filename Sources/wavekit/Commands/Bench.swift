@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
         Haswell), matrix products run on slower kernels than your CPU supports. Unset it \
         before measuring.
         """,
-        subcommands: [Core.self])
+        subcommands: [Core.self, AudioFrontEnd.self])
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,19 +54,26 @@ struct Bench: ParsableCommand {
                 if !json { FileHandle.standardError.write(Data("  running \(c.name)…\n".utf8)) }
                 results.append(try CoreBenchmark.run(c, repeats: repeats))
             }
-            if json {
-                let report = BenchReport(impl: "wavekit", version: WaveKit.version, threads: threads, results: results)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
-            } else {
-                print("WaveKit \(WaveKit.version), \(threads) thread(s), median of \(repeats)")
-                print("case".padding(toLength: 48, withPad: " ", startingAt: 0) + "  median ms    GFLOP/s")
-                for r in results {
-                    let rate = r.gflops.map { String(format: "%9.1f", $0) } ?? r.gbps.map { String(format: "%7.1f GB/s", $0) } ?? ""
-                    print(r.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "  %9.3f  ", r.medianMs) + rate)
-                }
-            }
+            try BenchOutput.print(results, threads: threads, repeats: repeats, json: json)
+        }
+    }
+}
+
+/// The table or JSON both benchmark subcommands print (the schema tools/bench/compare.py reads).
+enum BenchOutput {
+    static func print(_ results: [BenchResult], threads: Int, repeats: Int, json: Bool) throws {
+        if json {
+            let report = BenchReport(impl: "wavekit", version: WaveKit.version, threads: threads, results: results)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            Swift.print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        Swift.print("WaveKit \(WaveKit.version), \(threads) thread(s), median of \(repeats)")
+        Swift.print("case".padding(toLength: 48, withPad: " ", startingAt: 0) + "  median ms    GFLOP/s")
+        for r in results {
+            let rate = r.gflops.map { String(format: "%9.1f", $0) } ?? r.gbps.map { String(format: "%7.1f GB/s", $0) } ?? ""
+            Swift.print(r.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "  %9.3f  ", r.medianMs) + rate)
         }
     }
 }

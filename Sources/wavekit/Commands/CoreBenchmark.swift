@@ -95,16 +95,8 @@ enum CoreBenchmark {
         default:
             throw ValidationError("Case '\(c.name)' has unknown kind '\(c.kind)'; expected matmul, conv1d_stack, conv1d_train or gated.")
         }
-        body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        return BenchResult(name: c.name, medianMs: median, minMs: times[0],
+        let (median, minimum) = BenchTimer.measure(repeats: repeats, body)
+        return BenchResult(name: c.name, medianMs: median, minMs: minimum,
                            gflops: flop.map { $0 / (median * 1e6) }, gbps: bytes.map { $0 / (median * 1e6) })
     }
 
@@ -115,5 +107,22 @@ enum CoreBenchmark {
         case "valid": return .valid
         default: throw ValidationError("Case '\(c.name)' has padding '\(c.padding!)'; expected same, causal or valid.")
         }
+    }
+}
+
+/// One warm-up run, then `repeats` timed runs: the median and minimum in milliseconds.
+enum BenchTimer {
+    static func measure(repeats: Int, _ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        let n = times.count
+        let median = n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2
+        return (median, times[0])
     }
 }

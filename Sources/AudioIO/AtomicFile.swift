@@ -1,0 +1,36 @@
+import Foundation
+
+/// Writes go to a temporary file beside the destination and are renamed into place, so an
+/// interrupted or failed write never leaves a partial file nor destroys what was there.
+public enum AtomicFile {
+    /// Calls `body` with a temporary path in the destination's folder, then renames it to
+    /// `path`. The temporary file is removed if `body` throws.
+    public static func write(to path: String, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw AudioIOError.writeFailed(path: path, reason: "the folder '\(dir.path)' does not exist")
+        }
+        // Keep the extension last: libsndfile and others pick formats from it.
+        let temp = dir.appendingPathComponent(".\(url.deletingPathExtension().lastPathComponent).\(UUID().uuidString.prefix(8)).tmp.\(url.pathExtension)")
+        do {
+            try body(temp.path)
+            if rename(temp.path, url.path) != 0 {
+                throw AudioIOError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    /// Writes `data` atomically.
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { temp in
+            do { try data.write(to: URL(fileURLWithPath: temp)) } catch {
+                throw AudioIOError.writeFailed(path: path, reason: error.localizedDescription)
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The AudioIO target: filled in by its own issue.

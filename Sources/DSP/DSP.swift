@@ -1,1 +1,0 @@
-// The DSP target: filled in by its own issue.

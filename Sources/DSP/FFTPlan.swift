@@ -1,0 +1,100 @@
+import CFFTW
+import Foundation
+
+/// Real FFTs of one size through FFTW, the one file that touches FFTW's C API.
+///
+/// Frames are laid out in rows padded to 64 bytes (`frameStride` floats per real frame,
+/// `spectrumStride` complex values per spectrum), so every row has the alignment the plan was
+/// made with (executing on other alignments crashes: PLATFORM.md, trap 6). One plan per size,
+/// cached for the life of the process; planning is serialised (FFTW's planner is not
+/// thread-safe), executing is not.
+///
+/// NOTE: FFTW_MEASURE picks algorithms by timing them, so two processes can pick different
+/// ones and round differently. With `FFTWisdom.file` set, the first plan of each size is
+/// measured once and saved there, and every later process reuses it: results are then
+/// identical run to run on a machine. (FFTW_ESTIMATE is deterministic without a file but ran
+/// 2.4× slower here: 10.8 vs 4.4 ms for a 60 s log-mel.) (A single batched plan over 64
+/// frames measured slower: FFTW added internal copies and transposes around it.)
+final class FFTPlan {
+    let n: Int
+    var bins: Int { n / 2 + 1 }
+    /// Floats between consecutive real frames.
+    let frameStride: Int
+    /// Complex values between consecutive spectra.
+    let spectrumStride: Int
+    private let forwardPlan: fftwf_plan
+    private let inversePlan: fftwf_plan
+
+    private static let lock = NSLock()
+    private static var cache: [Int: FFTPlan] = [:]
+
+    /// The cached plan for `n`-point transforms.
+    static func shared(n: Int) -> FFTPlan {
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = cache[n] { return p }
+        let p = FFTPlan(n: n)
+        cache[n] = p
+        return p
+    }
+
+    private init(n: Int) {
+        self.n = n
+        frameStride = (n + 15) / 16 * 16
+        spectrumStride = (n / 2 + 1 + 7) / 8 * 8
+        let real = fftwf_alloc_real(frameStride)!
+        let complex = fftwf_alloc_complex(spectrumStride)!
+        defer { fftwf_free(real); fftwf_free(complex) }
+        FFTWisdom.load()
+        let flags = UInt32(FFTW_MEASURE)
+        forwardPlan = fftwf_plan_dft_r2c_1d(Int32(n), real, complex, flags)
+        // FFTW_DESTROY_INPUT is the default for c2r: the spectrum is scratch.
+        inversePlan = fftwf_plan_dft_c2r_1d(Int32(n), complex, real, flags)
+        FFTWisdom.save()
+    }
+
+    /// `count` real frames (rows of `frameStride`) → spectra (rows of `spectrumStride` complex).
+    /// Both buffers must be 64-byte aligned (WaveKit's `Storage` is).
+    func forward(_ frames: UnsafeMutablePointer<Float>, count: Int, _ spectrum: UnsafeMutablePointer<Float>) {
+        spectrum.withMemoryRebound(to: fftwf_complex.self, capacity: count * spectrumStride) { c in
+            for f in 0..<count { fftwf_execute_dft_r2c(forwardPlan, frames + f * frameStride, c + f * spectrumStride) }
+        }
+    }
+
+    /// Spectra → real frames, unnormalised (scaled by n, as FFTW's backward transform is).
+    /// Overwrites `spectrum`.
+    func inverse(_ spectrum: UnsafeMutablePointer<Float>, count: Int, _ frames: UnsafeMutablePointer<Float>) {
+        spectrum.withMemoryRebound(to: fftwf_complex.self, capacity: count * spectrumStride) { c in
+            for f in 0..<count { fftwf_execute_dft_c2r(inversePlan, c + f * spectrumStride, frames + f * frameStride) }
+        }
+    }
+}
+
+/// Where FFTW's measured plans are kept between processes (see `FFTPlan`).
+public enum FFTWisdom {
+    /// A file to load plans from and save new ones to; nil keeps them in memory only. Set it
+    /// before the first transform (the command-line tool uses ~/.cache/wavekit/fftwf.wisdom).
+    public static var file: String?
+    private static var loaded = false
+
+    /// Called with FFTPlan's lock held.
+    static func load() {
+        guard !loaded, let file else { return }
+        loaded = true
+        _ = fftwf_import_wisdom_from_filename(file)
+    }
+
+    /// Called with FFTPlan's lock held. Written to a temporary file and renamed, so a
+    /// concurrent reader never sees half a file; failures only cost a re-measurement later.
+    static func save() {
+        guard let file else { return }
+        let dir = (file as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let temp = file + ".\(getpid()).tmp"
+        if fftwf_export_wisdom_to_filename(temp) != 0 {
+            rename(temp, file)
+        } else {
+            unlink(temp)
+        }
+    }
+}

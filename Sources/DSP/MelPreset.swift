@@ -1,0 +1,100 @@
+import Foundation
+import TensorCore
+
+/// A complete mel-spectrogram recipe: sample rate, STFT, filterbank and compression. Acoustic
+/// models and vocoders must agree on every field; WaveKit records the preset's name in every
+/// file it writes and checks mels against it.
+public struct MelPreset: Codable, Equatable, Sendable {
+    /// How linear mel values are compressed into features.
+    public enum Compression: Codable, Equatable, Sendable {
+        /// ln(max(x, floor)) (Tacotron 2 / NVIDIA WaveGlow: floor 1e-5).
+        case naturalLog(floor: Float)
+        /// r9y9/wavenet_vocoder: 20·log10(max(x, 10^(minLevelDB/20))) − refLevelDB, then
+        /// (S − minLevelDB) / −minLevelDB clipped to [0, 1].
+        case normalizedDecibels(minLevelDB: Float, refLevelDB: Float)
+        /// Linear mel values.
+        case none
+    }
+
+    public var name: String
+    public var sampleRate: Int
+    public var nFFT: Int
+    public var hopLength: Int
+    public var winLength: Int
+    public var nMels: Int
+    public var fMin: Double
+    public var fMax: Double?
+    public var scale: MelScale
+    public var norm: MelNorm
+    /// 1 for magnitude, 2 for power.
+    public var power: Int
+    public var center: Bool
+    public var padMode: STFT.PadMode
+    public var compression: Compression
+
+    /// NVIDIA Tacotron 2 / WaveGlow: 22 050 Hz, n_fft 1024, hop 256, 80 Slaney mels 0–8000 Hz,
+    /// magnitude, reflect padding, ln(max(x, 1e-5)).
+    public static let tacotron2 = MelPreset(name: "tacotron2", sampleRate: 22050, nFFT: 1024, hopLength: 256, winLength: 1024,
+                                            nMels: 80, fMin: 0, fMax: 8000, scale: .slaney, norm: .slaney, power: 1,
+                                            center: true, padMode: .reflect, compression: .naturalLog(floor: 1e-5))
+    /// 16 kHz speech: n_fft 1024, hop 200, win 800, 80 mels 0–8000 Hz, same log.
+    public static let speech16k = MelPreset(name: "16k", sampleRate: 16000, nFFT: 1024, hopLength: 200, winLength: 800,
+                                            nMels: 80, fMin: 0, fMax: 8000, scale: .slaney, norm: .slaney, power: 1,
+                                            center: true, padMode: .reflect, compression: .naturalLog(floor: 1e-5))
+    /// r9y9/wavenet_vocoder (LJSpeech hparams): 125–7600 Hz, dB with ref 20 and min −100, normalised to [0, 1].
+    public static let r9y9 = MelPreset(name: "r9y9", sampleRate: 22050, nFFT: 1024, hopLength: 256, winLength: 1024,
+                                       nMels: 80, fMin: 125, fMax: 7600, scale: .slaney, norm: .slaney, power: 1,
+                                       center: true, padMode: .reflect,
+                                       compression: .normalizedDecibels(minLevelDB: -100, refLevelDB: 20))
+    /// torchaudio's `MelSpectrogram` defaults at 16 kHz: HTK scale, no filter norm, n_fft 400,
+    /// hop 200, 128 mels, power 2, no log.
+    public static let torchaudio = MelPreset(name: "torchaudio", sampleRate: 16000, nFFT: 400, hopLength: 200, winLength: 400,
+                                             nMels: 128, fMin: 0, fMax: nil, scale: .htk, norm: .none, power: 2,
+                                             center: true, padMode: .reflect, compression: .none)
+
+    /// Every named preset.
+    public static let all: [MelPreset] = [.tacotron2, .speech16k, .r9y9, .torchaudio]
+
+    /// The preset called `name`.
+    public static func named(_ name: String) throws -> MelPreset {
+        guard let p = all.first(where: { $0.name == name }) else {
+            throw DSPError.unknownPreset(name, known: all.map(\.name))
+        }
+        return p
+    }
+
+    /// The smallest and largest feature value this preset can produce, where bounded.
+    public var featureRange: (min: Float, max: Float?) {
+        switch compression {
+        case .naturalLog(let floor): return (Foundation.log(floor), nil)
+        case .normalizedDecibels: return (0, 1)
+        case .none: return (0, nil)
+        }
+    }
+
+    /// Checks that `mel` [nMels, frames] could have come from this preset, and says how to fix it if not.
+    public func validate(_ mel: Tensor, source: String) throws {
+        guard mel.rank == 2 else {
+            throw DSPError.melMismatch("'\(source)' has shape \(mel.shape); a mel-spectrogram must be [n_mels, frames] (transpose a [frames, n_mels] array first).")
+        }
+        if mel.shape[0] != nMels {
+            let hint = mel.shape[1] == nMels ? " It looks transposed ([frames, n_mels]): save array.T instead." : " Use the preset the mel was made with (--preset), or recompute it."
+            throw DSPError.melMismatch("'\(source)' has \(mel.shape[0]) mel bands but the '\(name)' preset has \(nMels).\(hint)")
+        }
+        guard mel.shape[1] > 0 else { throw DSPError.melMismatch("'\(source)' has no frames.") }
+        let values = mel.scalars
+        if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw DSPError.melMismatch("'\(source)' has a NaN or infinite value at flat index \(bad); recompute the mel.")
+        }
+        let lo = values.min()!, hi = values.max()!
+        let range = featureRange
+        // Allow float rounding and mels computed with a slightly different floor.
+        if lo < range.min - 0.5 || (range.max.map { hi > $0 + 0.01 } ?? false) {
+            var hint = ""
+            if case .naturalLog = compression, lo >= 0, hi <= 1 { hint = " Values in [0, 1] look like r9y9's normalised mels: use --preset r9y9." }
+            if case .naturalLog = compression, hi <= 0, lo < -20 { hint = " Values like these look like decibels, not natural-log magnitudes." }
+            if case .normalizedDecibels = compression, lo < 0 { hint = " Negative values look like natural-log mels: use --preset tacotron2 or 16k." }
+            throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), outside what the '\(name)' preset produces (\(range.min) to \(range.max.map { "\($0)" } ?? "∞")).\(hint)")
+        }
+    }
+}
