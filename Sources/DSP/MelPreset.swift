@@ -72,6 +72,37 @@ public struct MelPreset: Codable, Equatable, Sendable {
         }
     }
 
+    /// Values to draw and the range that spans 80 dB of them (log-mels as they are; power mels
+    /// in decibels; r9y9's normalised mels, where 1.0 is 100 dB, over 0.8).
+    public func displayValues(_ features: Tensor) -> (values: Tensor, range: Float) {
+        switch compression {
+        case .naturalLog: return (features, Float(80 / 20 * Foundation.log(10.0)))
+        case .normalizedDecibels(let minDB, _): return (features, 80 / -minDB)
+        case .none: return (MFCC.powerToDB(power == 2 ? features : features.square(), topDB: nil), 80)
+        }
+    }
+
+    /// A one-line description of every field, for metadata and `wavekit info`.
+    public var summary: String {
+        let comp: String
+        switch compression {
+        case .naturalLog(let floor): comp = "ln(max(x,\(floor)))"
+        case .normalizedDecibels(let minDB, let refDB): comp = "dB(min=\(minDB),ref=\(refDB))->[0,1]"
+        case .none: comp = "linear"
+        }
+        return "preset=\(name) sr=\(sampleRate) n_fft=\(nFFT) hop=\(hopLength) win=\(winLength) n_mels=\(nMels) "
+            + "fmin=\(fMin) fmax=\(fMax ?? Double(sampleRate) / 2) scale=\(scale.rawValue) norm=\(norm.rawValue) "
+            + "power=\(power) pad=\(center ? padMode.rawValue : "none") compression=\(comp)"
+    }
+
+    /// Metadata pairs for files (no spaces in keys or values).
+    public var metadata: [String: String] {
+        Dictionary(uniqueKeysWithValues: summary.split(separator: " ").compactMap { pair -> (String, String)? in
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            return kv.count == 2 ? (String(kv[0]), String(kv[1])) : nil
+        })
+    }
+
     /// Checks that `mel` [nMels, frames] could have come from this preset, and says how to fix it if not.
     public func validate(_ mel: Tensor, source: String) throws {
         guard mel.rank == 2 else {

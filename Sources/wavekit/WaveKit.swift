@@ -13,9 +13,10 @@ struct WaveKit: ParsableCommand {
         WaveNet, WaveGlow, WaveGAN and VQ-VAE models on its own tensor core (OpenBLAS \
         underneath, reverse-mode autograd on top).
 
-        Available now: `wavekit bench core` measures the tensor core against PyTorch's numbers \
-        (tools/bench/run.sh runs both side by side).
+        Start with `wavekit info FILE`, `wavekit mel IN -o OUT.npy --png OUT.png` and \
+        `wavekit vocode MEL.npy -o OUT.wav`. `wavekit bench` measures the kernels; \
+        tools/bench/run.sh runs them beside PyTorch and librosa.
         """,
         version: version,
-        subcommands: [Bench.self])
+        subcommands: [Info.self, Mel.self, Vocode.self, Bench.self])
 }

@@ -1,0 +1,73 @@
+import ArgumentParser
+import DSP
+import Foundation
+import TensorCore
+
+/// Options every computing command takes.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Threads for WaveKit's kernels and OpenBLAS (default: every core).")
+    var threads: Int?
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+    }
+
+    /// Applies the thread count and the FFT plan cache.
+    func apply() {
+        if let threads { Threading.setThreads(threads) }
+        if let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty {
+            FFTWisdom.file = home + "/.cache/wavekit/fftwf.wisdom"
+        }
+    }
+
+    /// A line of information on standard error, unless --quiet.
+    func note(_ s: String) {
+        if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+    }
+}
+
+/// Runs a command body, turning library errors into one clear line and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Progress of long work on standard error: a self-updating line on a terminal (with rate and
+/// time left), plain lines at each tenth otherwise.
+final class ProgressLine {
+    private let label: String
+    private let total: Int
+    private let unit: String
+    private let start = Date()
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private let enabled: Bool
+    private var lastTenth = -1
+
+    init(_ label: String, total: Int, unit: String, enabled: Bool = true) {
+        self.label = label; self.total = total; self.unit = unit; self.enabled = enabled && total > 0
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let text = String(format: "%@ %d/%d %@ (%.1f %@/s, %.0f s left)", label, done, total, unit, rate, unit, left)
+        if isTerminal {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done == total ? "\n" : "")).utf8))
+        } else {
+            let tenth = done * 10 / total
+            if tenth != lastTenth { lastTenth = tenth; FileHandle.standardError.write(Data((text + "\n").utf8)) }
+        }
+    }
+}

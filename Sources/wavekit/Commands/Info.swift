@@ -1,0 +1,64 @@
+import ArgumentParser
+import AudioIO
+import Foundation
+
+/// `wavekit info`: what an audio file (or a WaveKit .npy) holds.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show an audio file's format, length and levels.",
+        discussion: """
+        Reads any format libsndfile supports. Peak and RMS are in dBFS over all channels (null \
+        in JSON for digital silence). For a .npy file, shows its shape, value range and, for \
+        files WaveKit wrote, the mel preset they were made with.
+        """)
+
+    @Argument(help: "An audio file, or a .npy array.")
+    var file: String
+    @Flag(help: "Print one JSON object (keys: sample_rate, channels, frames, duration, format, subtype, peak_dbfs, rms_dbfs).")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            if file.lowercased().hasSuffix(".npy") { return try describeArray() }
+            let audio = try SoundFile.read(file)
+            let info = try SoundFile.info(file)
+            let peak = Loudness.dbfs(audio.peak), rms = Loudness.dbfs(audio.rms)
+            if json {
+                var o: [String: Any] = ["sample_rate": info.sampleRate, "channels": info.channels, "frames": audio.frames,
+                                        "duration": audio.duration, "format": info.format, "subtype": info.subtype]
+                o["peak_dbfs"] = peak.isFinite ? peak : NSNull()
+                o["rms_dbfs"] = rms.isFinite ? rms : NSNull()
+                let data = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            func db(_ v: Double) -> String { v.isFinite ? String(format: "%.2f dBFS", v) : "-inf dBFS (silence)" }
+            print("""
+            file:        \(file)
+            format:      \(info.format) (\(info.subtype))
+            sample rate: \(info.sampleRate) Hz
+            channels:    \(info.channels)
+            frames:      \(audio.frames)
+            duration:    \(String(format: "%.3f", audio.duration)) s
+            peak:        \(db(peak))
+            rms:         \(db(rms))
+            """)
+        }
+    }
+
+    private func describeArray() throws {
+        let npy = try NPY.read(file)
+        let v = npy.tensor.scalars
+        let lo = v.min() ?? 0, hi = v.max() ?? 0
+        if json {
+            var o: [String: Any] = ["shape": npy.tensor.shape, "dtype": "float32", "min": lo, "max": hi]
+            if !npy.metadata.isEmpty { o["metadata"] = npy.metadata }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("file:   \(file)\nshape:  \(npy.tensor.shape)\nvalues: \(lo) to \(hi)")
+        if !npy.metadata.isEmpty {
+            print("made by WaveKit with: " + npy.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+    }
+}

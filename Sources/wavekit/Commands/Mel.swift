@@ -1,0 +1,75 @@
+import ArgumentParser
+import AudioIO
+import DSP
+import Foundation
+
+/// `wavekit mel`: a mel-spectrogram of an audio file, as .npy (and optionally an image).
+struct Mel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compute a mel-spectrogram (.npy, [n_mels, frames]) of an audio file.",
+        discussion: """
+        The preset fixes every setting a vocoder must agree on; the options override single \
+        fields. Audio at another sample rate is resampled (libsoxr) to the preset's; stereo is \
+        mixed down. The .npy header records the preset and every setting (`wavekit info \
+        OUT.npy` shows them; NumPy ignores the comment).
+
+        Presets: tacotron2 (22050 Hz, n_fft 1024, hop 256, 80 Slaney mels 0-8000 Hz, \
+        ln(max(x, 1e-5)): NVIDIA Tacotron 2 / WaveGlow), 16k (16 kHz, hop 200, win 800), r9y9 \
+        (r9y9/wavenet_vocoder's normalised dB mels, 125-7600 Hz), torchaudio \
+        (torchaudio.transforms.MelSpectrogram defaults: HTK, power 2, 128 mels).
+        """)
+
+    @Argument(help: "Input audio (any format libsndfile reads).")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output .npy file.")
+    var output: String
+    @Option(help: "Mel preset: \(MelPreset.all.map(\.name).joined(separator: ", ")).")
+    var preset: String = "tacotron2"
+    @Option(name: .customLong("n-fft"), help: "FFT size.") var nFFT: Int?
+    @Option(help: "Samples between frames.") var hopLength: Int?
+    @Option(help: "Window length (≤ n_fft).") var winLength: Int?
+    @Option(help: "Number of mel bands.") var nMels: Int?
+    @Option(help: "Lowest filter frequency (Hz).") var fmin: Double?
+    @Option(help: "Highest filter frequency (Hz).") var fmax: Double?
+    @Flag(help: "Use the HTK mel scale instead of Slaney's.") var htk = false
+    @Option(help: "Also write a spectrogram image (.png).") var png: String?
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if !output.lowercased().hasSuffix(".npy") { throw ValidationError("--output must end in .npy (got '\(output)').") }
+        if let png, !png.lowercased().hasSuffix(".png") { throw ValidationError("--png must end in .png (got '\(png)').") }
+        if output == input || png == input { throw ValidationError("an output would overwrite the input '\(input)'.") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            common.apply()
+            var p = try MelPreset.named(preset)
+            let custom = nFFT != nil || hopLength != nil || winLength != nil || nMels != nil || fmin != nil || fmax != nil || htk
+            if let nFFT { p.nFFT = nFFT; p.winLength = Swift.min(p.winLength, nFFT) }
+            if let hopLength { p.hopLength = hopLength }
+            if let winLength { p.winLength = winLength }
+            if let nMels { p.nMels = nMels }
+            if let fmin { p.fMin = fmin }
+            if let fmax { p.fMax = fmax }
+            if htk { p.scale = .htk }
+            if custom { p.name += "+custom" }
+            let extractor = try MelSpectrogram(preset: p)
+            var audio = try SoundFile.read(input, mixDown: true)
+            if audio.sampleRate != p.sampleRate {
+                common.note("resampling \(audio.sampleRate) Hz → \(p.sampleRate) Hz (the \(preset) preset's rate)")
+                audio = try Resampler.resample(audio, to: p.sampleRate)
+            }
+            let samples = audio.monoSamples
+            guard samples.count >= 1 else { throw AudioIOError.emptyAudio(input) }
+            let features = extractor(samples)
+            try NPY.write(features, to: output, metadata: p.metadata)
+            common.note("wrote \(output): [\(features.shape[0]), \(features.shape[1])] (\(p.name))")
+            if let png {
+                let (values, range) = p.displayValues(features)
+                try SpectrogramImage.render(values, dynamicRange: range).write(to: png, text: ["Software": "WaveKit", "Comment": p.summary])
+                common.note("wrote \(png)")
+            }
+        }
+    }
+}

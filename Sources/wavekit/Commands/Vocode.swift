@@ -1,0 +1,89 @@
+import ArgumentParser
+import AudioIO
+import DSP
+import Foundation
+import TensorCore
+
+/// `wavekit vocode`: audio from a mel-spectrogram.
+struct Vocode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Turn a mel-spectrogram into audio.",
+        discussion: """
+        The input is a mel-spectrogram (.npy, [n_mels, frames]) or an audio file, whose mel \
+        is computed with the preset first (copy synthesis). The mel must match the preset: \
+        WaveKit checks its band count and value range, and a .npy written by `wavekit mel` \
+        carries its preset, which is used unless you pass another.
+
+        Vocoders: griffin-lim (phase reconstruction of the mel's least-squares linear \
+        spectrogram; no model needed). Neural vocoders come with their checkpoints.
+        """)
+
+    enum Vocoder: String, ExpressibleByArgument, CaseIterable {
+        case griffinLim = "griffin-lim"
+    }
+
+    @Argument(help: "Mel-spectrogram (.npy) or audio file.")
+    var input: String
+    @Option(name: .shortAndLong, help: "Output audio (format from the extension, e.g. .wav, .flac).")
+    var output: String
+    @Option(help: "The vocoder: \(Vocoder.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var vocoder: Vocoder = .griffinLim
+    @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
+    var preset: String?
+    @Option(help: "Griffin-Lim iterations.")
+    var iterations: Int = 32
+    @Option(help: "Seed of the random initial phase.")
+    var seed: UInt64 = 0
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if output == input { throw ValidationError("--output would overwrite the input '\(input)'.") }
+        if iterations < 0 { throw ValidationError("--iterations must be ≥ 0, got \(iterations).") }
+        let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+        if !SoundFile.writableExtensions.contains(ext) {
+            throw ValidationError("--output '\(output)' needs an audio extension: \(SoundFile.writableExtensions.map { "." + $0 }.joined(separator: ", ")).")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            common.apply()
+            let (mel, p) = try loadMel()
+            let extractor = try MelSpectrogram(preset: p)
+            let linear = extractor.decompress(mel)
+            let spectrogram = MelInversion.linearSpectrogram(mel: linear, filterbank: extractor.filterbank)
+            let magnitude = p.power == 2 ? withoutGradient { spectrogram.sqrt() } : spectrogram
+            let gl = try GriffinLim(stft: extractor.stft, iterations: iterations)
+            let progress = ProgressLine("griffin-lim", total: iterations, unit: "it", enabled: !common.quiet)
+            let samples = gl.reconstruct(magnitude: magnitude, initialization: .random(seed: seed)) { progress.update($0) }
+            let audio = Audio(mono: samples, sampleRate: p.sampleRate)
+            if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
+            try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
+            common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
+        }
+    }
+
+    private func loadMel() throws -> (Tensor, MelPreset) {
+        if input.lowercased().hasSuffix(".npy") {
+            let file = try NPY.read(input)
+            let recorded = file.metadata["preset"]
+            if let recorded, let preset, recorded != preset {
+                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but --preset is '\(preset)'; drop --preset or recompute the mel.")
+            }
+            let name = preset ?? recorded ?? "tacotron2"
+            if name.hasSuffix("+custom") {
+                throw DSPError.melMismatch("'\(input)' was made with custom settings (\(name)); vocode it with a named preset's mel instead.")
+            }
+            let p = try MelPreset.named(name)
+            try p.validate(file.tensor, source: input)
+            return (file.tensor, p)
+        }
+        let p = try MelPreset.named(preset ?? "tacotron2")
+        var audio = try SoundFile.read(input, mixDown: true)
+        if audio.sampleRate != p.sampleRate {
+            common.note("resampling \(audio.sampleRate) Hz → \(p.sampleRate) Hz for copy synthesis")
+            audio = try Resampler.resample(audio, to: p.sampleRate)
+        }
+        return (try MelSpectrogram(preset: p)(audio.monoSamples), p)
+    }
+}
