@@ -1,4 +1,5 @@
 import CFFTW
+import Dispatch
 import Foundation
 
 /// Real FFTs of one size through FFTW, the one file that touches FFTW's C API.
@@ -11,8 +12,8 @@ import Foundation
 ///
 /// NOTE: FFTW_MEASURE picks algorithms by timing them, so two processes can pick different
 /// ones and round differently. With `FFTWisdom.file` set, the first plan of each size is
-/// measured once and saved there, and every later process reuses it: results are then
-/// identical run to run on a machine. (FFTW_ESTIMATE is deterministic without a file but ran
+/// chosen once (best of several measured candidates) and saved there, and every later
+/// process reuses it: results are then identical run to run on a machine. (FFTW_ESTIMATE is deterministic without a file but ran
 /// 2.4× slower here: 10.8 vs 4.4 ms for a 60 s log-mel.) (A single batched plan over 64
 /// frames measured slower: FFTW added internal copies and transposes around it.)
 final class FFTPlan {
@@ -46,10 +47,42 @@ final class FFTPlan {
         let complex = fftwf_alloc_complex(spectrumStride)!
         defer { fftwf_free(real); fftwf_free(complex) }
         FFTWisdom.load()
-        let flags = UInt32(FFTW_MEASURE)
-        forwardPlan = fftwf_plan_dft_r2c_1d(Int32(n), real, complex, flags)
-        // FFTW_DESTROY_INPUT is the default for c2r: the spectrum is scratch.
-        inversePlan = fftwf_plan_dft_c2r_1d(Int32(n), complex, real, flags)
+        let measure = UInt32(FFTW_MEASURE)
+        func makePlans() -> (fftwf_plan, fftwf_plan) {
+            (fftwf_plan_dft_r2c_1d(Int32(n), real, complex, measure),
+             // FFTW_DESTROY_INPUT is the default for c2r: the spectrum is scratch.
+             fftwf_plan_dft_c2r_1d(Int32(n), complex, real, measure))
+        }
+        let known = fftwf_plan_dft_r2c_1d(Int32(n), real, complex, measure | UInt32(FFTW_WISDOM_ONLY))
+        if let known { fftwf_destroy_plan(known) }
+        if known == nil, FFTWisdom.file != nil {
+            // First use on this machine: on a busy machine MEASURE's own timings are noisy
+            // (its pick varied 4.4–7.0 ms per 60 s log-mel between processes), so plan a few
+            // times, time each candidate on a block of frames ourselves, and keep the fastest.
+            let base = fftwf_export_wisdom_to_string()
+            defer { free(base) }
+            var best: (seconds: Double, wisdom: UnsafeMutablePointer<CChar>?) = (.infinity, nil)
+            let scratchIn = fftwf_alloc_real(64 * frameStride)!, scratchOut = fftwf_alloc_complex(64 * spectrumStride)!
+            defer { fftwf_free(scratchIn); fftwf_free(scratchOut) }
+            for i in 0..<(64 * frameStride) { scratchIn[i] = Float(i % 97) * 0.01 - 0.3 }
+            for _ in 0..<4 {
+                fftwf_forget_wisdom()
+                if let base { fftwf_import_wisdom_from_string(base) }
+                let (f, b) = makePlans()
+                var fastest = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    for k in 0..<64 { fftwf_execute_dft_r2c(f, scratchIn + k * frameStride, scratchOut + k * spectrumStride) }
+                    fastest = Swift.min(fastest, Double(DispatchTime.now().uptimeNanoseconds - t0))
+                }
+                let w = fftwf_export_wisdom_to_string()
+                fftwf_destroy_plan(f); fftwf_destroy_plan(b)
+                if fastest < best.seconds { free(best.wisdom); best = (fastest, w) } else { free(w) }
+            }
+            fftwf_forget_wisdom()
+            if let w = best.wisdom { fftwf_import_wisdom_from_string(w); free(w) }
+        }
+        (forwardPlan, inversePlan) = makePlans()
         FFTWisdom.save()
     }
 

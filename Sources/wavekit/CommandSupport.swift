@@ -17,7 +17,15 @@ struct CommonOptions: ParsableArguments {
     /// Applies the thread count and the FFT plan cache.
     func apply() {
         if let threads { Threading.setThreads(threads) }
-        if let home = ProcessInfo.processInfo.environment["HOME"], !home.isEmpty {
+        Self.useWisdomCache()
+    }
+
+    /// FFT plans are searched for once per machine and kept in ~/.cache/wavekit (see FFTWisdom).
+    static func useWisdomCache() {
+        let env = ProcessInfo.processInfo.environment
+        if let cache = env["XDG_CACHE_HOME"], !cache.isEmpty {
+            FFTWisdom.file = cache + "/wavekit/fftwf.wisdom"
+        } else if let home = env["HOME"], !home.isEmpty {
             FFTWisdom.file = home + "/.cache/wavekit/fftwf.wisdom"
         }
     }

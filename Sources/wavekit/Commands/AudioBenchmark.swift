@@ -43,6 +43,8 @@ extension Bench {
 
         func run() throws {
             Threading.setThreads(threads)
+            // The same FFT plans the other commands use (searched once per machine).
+            CommonOptions.useWisdomCache()
             let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: cases)))
             let source = try SoundFile.read(audio, mixDown: true)
             var results: [BenchResult] = []
