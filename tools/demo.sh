@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing, build WaveKit in release mode and run
-# its main job on the bundled default. Until the model issues land, the main job is the
-# tensor-core benchmark (tools/bench/cases.json).
+# its main job on the bundled default: the mel-spectrogram of Audio/speech.wav (tacotron2
+# preset, with an image) vocoded back to audio. Outputs go to demo-output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
 swift build -c release --product wavekit
 bin="$(swift build -c release --show-bin-path)/wavekit"
-"$bin" --help
+mkdir -p demo-output
+"$bin" info Audio/speech.wav
+"$bin" mel Audio/speech.wav -o demo-output/speech.npy --png demo-output/speech.png
+"$bin" vocode demo-output/speech.npy -o demo-output/speech-griffinlim.wav
+"$bin" info demo-output/speech-griffinlim.wav
 echo
-# OpenBLAS would otherwise be pinned to slower kernels where OPENBLAS_CORETYPE is preset.
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bin" bench core --repeats 5
+echo "Listen to demo-output/speech-griffinlim.wav, look at demo-output/speech.png."
+echo "See 'wavekit --help' for more; tools/bench/run.sh compares speed with PyTorch and librosa."
