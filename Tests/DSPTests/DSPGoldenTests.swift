@@ -206,3 +206,14 @@ enum DSPGolden {
         #expect(residual <= Swift.max(refResidual * 1.5, 1e-3), "residual \(residual) vs librosa \(refResidual)")
     }
 }
+
+@Suite struct EmphasisTests {
+    @Test func deEmphasisInvertsPreEmphasis() {
+        var rng = RandomGenerator(seed: 4)
+        let x = Tensor.randomUniform([4000], low: -1, high: 1, using: &rng).scalars
+        let y = Emphasis.preEmphasized(x, coefficient: 0.97)
+        #expect(y[0] == x[0] && abs(y[5] - (x[5] - 0.97 * x[4])) < 1e-7)
+        let back = Emphasis.deEmphasized(y, coefficient: 0.97)
+        #expect(zip(back, x).map { abs($0 - $1) }.max()! < 1e-5)   // Float32 IIR accumulation
+    }
+}
