@@ -55,6 +55,8 @@ let package = Package(
                 swiftSettings: v5),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioIO", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create (if missing) the Python virtual environment used by the tools/ scripts
 # (golden-file generators, benchmarks) at <repo root>/.venv-tools, and install
-# torch==2.13.0+cpu, numpy, librosa, soundfile and scipy into it. Idempotent: if
-# `import torch, numpy, librosa, soundfile, scipy` already works inside the venv,
-# nothing is installed.
+# torch==2.13.0+cpu, numpy, librosa, soundfile, scipy, safetensors and tensorboard
+# into it. Idempotent: if `import torch, numpy, librosa, soundfile, scipy,
+# safetensors, tensorboard` already works inside the venv, nothing is installed.
 #
 # Usage: tools/venv.sh            (then e.g. .venv-tools/bin/python tools/golden/conv_golden.py)
 # Env:   PYTHON=python3.11 tools/venv.sh   to pick the interpreter used to create the venv.
@@ -25,15 +25,15 @@ if [[ ! -x "${VENV}/bin/python" ]]; then
     "${PYTHON}" -m venv "${VENV}"
 fi
 
-if "${VENV}/bin/python" -c 'import torch, numpy, librosa, soundfile, scipy' >/dev/null 2>&1; then
+if "${VENV}/bin/python" -c 'import torch, numpy, librosa, soundfile, scipy, safetensors, tensorboard' >/dev/null 2>&1; then
     echo "venv.sh: ${VENV} ready ($("${VENV}/bin/python" -c 'import torch, numpy; print("torch", torch.__version__, "numpy", numpy.__version__)'))"
     exit 0
 fi
 
-echo "venv.sh: installing ${TORCH_SPEC}, numpy, librosa, soundfile and scipy into ${VENV}"
+echo "venv.sh: installing ${TORCH_SPEC}, numpy, librosa, soundfile, scipy, safetensors and tensorboard into ${VENV}"
 "${VENV}/bin/python" -m pip install --upgrade pip
 "${VENV}/bin/python" -m pip install \
     --extra-index-url "${TORCH_INDEX}" \
-    "${TORCH_SPEC}" numpy librosa soundfile scipy
+    "${TORCH_SPEC}" numpy librosa soundfile scipy safetensors tensorboard
 
 "${VENV}/bin/python" -c 'import torch, numpy; print("venv.sh: ready: torch", torch.__version__, "numpy", numpy.__version__)'

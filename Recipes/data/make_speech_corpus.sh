@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Make a small synthetic speech corpus in LJSpeech layout with espeak-ng + sox.
+#
+# Usage: Recipes/data/make_speech_corpus.sh [OUT_DIR] [--count N] [--seed S] [--voices V1,V2,...]
+#
+#   OUT_DIR   default: <repo root>/data/espeak-ljspeech (data/ is git-ignored)
+#   --count   number of utterances (default 200)
+#   --seed    seed of the sentence/pitch/speed generator (default 1)
+#   --voices  comma-separated espeak-ng voices (default: the list below, keeping
+#             those this espeak-ng install has)
+#
+# Writes
+#   OUT_DIR/wavs/LJ001-0001.wav ...   22050 Hz, mono, 16-bit PCM, peak-normalised to -1 dBFS
+#                                     (IDs LJccc-nnnn, 100 utterances per "chapter")
+#   OUT_DIR/metadata.csv              ID|text|normalized text        (LJSpeech format)
+#   OUT_DIR/voices.csv                ID|voice|pitch|speed           (what each clip was made with)
+#
+# Voices are used round robin; pitch (-p) is drawn from 30..70 and speed (-s,
+# words per minute) from 140..180. Sentences come from small embedded word
+# lists and templates; "text" may hold digits, years and "Mr."/"Dr.", and
+# "normalized text" spells them out (that is what espeak-ng is given).
+# Everything is drawn from a 31-bit LCG in bash arithmetic (not $RANDOM, whose
+# sequence differs across bash versions), and sox runs with -R (repeatable
+# dither), so the same seed and voice list give the same corpus. Works with bash 3.2+.
+#
+# Needs espeak-ng and sox:  apt-get install espeak-ng sox   (macOS: brew install espeak-ng sox)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd)"
+PROG="make_speech_corpus.sh"
+
+OUT_DIR=""
+COUNT=200
+SEED=1
+VOICE_ARG=""
+DEFAULT_VOICES="en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-us-nyc en-gb-x-gbclan en-gb-x-gbcwmd en-us+f1 en-us+f2 en-gb+f3 en-gb-scotland+f4 en-029+f5 en-us+m3 en-gb+m4 en-us+m7"
+
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "${PROG}: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --count) [[ $# -ge 2 ]] || die "--count needs a value"; COUNT="$2"; shift 2 ;;
+        --count=*) COUNT="${1#*=}"; shift ;;
+        --seed) [[ $# -ge 2 ]] || die "--seed needs a value"; SEED="$2"; shift 2 ;;
+        --seed=*) SEED="${1#*=}"; shift ;;
+        --voices) [[ $# -ge 2 ]] || die "--voices needs a value"; VOICE_ARG="$2"; shift 2 ;;
+        --voices=*) VOICE_ARG="${1#*=}"; shift ;;
+        -h|--help) usage; exit 0 ;;
+        -*) die "unknown option $1 (see --help)" ;;
+        *) [[ -z "${OUT_DIR}" ]] || die "more than one OUT_DIR given ($OUT_DIR, $1)"; OUT_DIR="$1"; shift ;;
+    esac
+done
+[[ "${COUNT}" =~ ^[0-9]+$ && "${COUNT}" -ge 1 ]] || die "--count must be a positive integer (got '${COUNT}')"
+[[ "${COUNT}" -le 99900 ]] || die "--count must be at most 99900"
+[[ "${SEED}" =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer (got '${SEED}')"
+OUT_DIR="${OUT_DIR:-${REPO_ROOT}/data/espeak-ljspeech}"
+
+for tool in espeak-ng sox; do
+    command -v "${tool}" >/dev/null 2>&1 || die "'${tool}' not found. Install it with: apt-get install espeak-ng sox   (macOS: brew install espeak-ng sox)"
+done
+
+# --- voices: keep the ones this espeak-ng has -------------------------------
+LANGS="$(espeak-ng --voices 2>/dev/null | awk 'NR > 1 { print $2 }')"
+VARIANTS="$(espeak-ng --voices=variant 2>/dev/null | awk 'NR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^!v\//) print substr($i, 4) }')"
+have_voice() {
+    local lang="${1%%+*}" variant=""
+    [[ "$1" == *+* ]] && variant="${1#*+}"
+    printf '%s\n' "${LANGS}" | grep -qxF "${lang}" || return 1
+    [[ -z "${variant}" ]] || printf '%s\n' "${VARIANTS}" | grep -qxF "${variant}" || return 1
+}
+VOICES=()
+SKIPPED=()
+for v in $(if [[ -n "${VOICE_ARG}" ]]; then echo "${VOICE_ARG}" | tr ',' ' '; else echo "${DEFAULT_VOICES}"; fi); do
+    if have_voice "$v"; then VOICES+=("$v"); else SKIPPED+=("$v"); fi
+done
+[[ ${#SKIPPED[@]} -eq 0 ]] || echo "${PROG}: skipping voices this espeak-ng lacks: ${SKIPPED[*]}" >&2
+[[ ${#VOICES[@]} -gt 0 ]] || die "none of the requested voices exist (see: espeak-ng --voices=en, espeak-ng --voices=variant)"
+
+# --- deterministic generator --------------------------------------------------
+RNG_STATE=$(( (SEED * 2654435761 + 1) & 0x7fffffff ))
+# rand N: sets R to an integer in [0, N)
+rand() {
+    RNG_STATE=$(( (RNG_STATE * 1103515245 + 12345) & 0x7fffffff ))
+    R=$(( ((RNG_STATE >> 15) * $1) >> 16 ))   # top 16 bits scaled to [0, N): LCG low bits are weak
+}
+# pick ARRAY_NAME: sets PICK to a random element (bash 3.2 has no namerefs)
+pick() {
+    local n
+    eval "n=\${#$1[@]}"
+    rand "$n"
+    eval "PICK=\${$1[$R]}"
+}
+
+ONES=(zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen)
+TENS=("" "" twenty thirty forty fifty sixty seventy eighty ninety)
+# words N (0..99): sets WORDS
+words() {
+    local n=$1
+    if (( n < 20 )); then WORDS="${ONES[$n]}"
+    elif (( n % 10 == 0 )); then WORDS="${TENS[$((n / 10))]}"
+    else WORDS="${TENS[$((n / 10))]}-${ONES[$((n % 10))]}"
+    fi
+}
+# year_words Y (1800..1999): sets WORDS, e.g. 1887 -> eighteen eighty-seven, 1905 -> nineteen oh five
+year_words() {
+    local hi=$(( $1 / 100 )) lo=$(( $1 % 100 )) h
+    words "$hi"; h="$WORDS"
+    if (( lo == 0 )); then WORDS="$h hundred"
+    elif (( lo < 10 )); then words "$lo"; WORDS="$h oh $WORDS"
+    else words "$lo"; WORDS="$h $WORDS"
+    fi
+}
+
+ADJS=(quiet bright heavy small ancient gentle narrow golden silver hollow crooked patient rapid humble distant curious careful frozen wooden sudden)
+NOUNS=(river lantern garden window teacher letter mountain carriage doctor bridge ribbon soldier harbor pencil castle kitten engine blanket village sailor)
+PLURALS=(boxes horses candles houses clocks apples ships stones papers rivers birds coins chairs ladders wagons books keys bells roads flowers)
+VERBS=(found opened carried painted followed watched mended counted guarded dropped lifted noticed cleaned borrowed gathered)
+ADVERBS=(slowly quietly carefully suddenly gladly softly bravely early later again)
+PLACES=(market station library kitchen harbor courtyard museum valley chapel orchard)
+NAMES=(Smith Turner Walker Harris Morgan Bennett Clarke Foster Hughes Palmer)
+TITLES=("Mr." "Dr." "Mrs.")
+TITLE_WORDS=("Mister" "Doctor" "Missus")
+
+# sentence: sets TEXT (as written) and NORM (spelled out) from the next template
+sentence() {
+    local a1 n1 v1 a2 n2 adv place name num t
+    rand 8; t=$R
+    pick ADJS; a1=$PICK; pick NOUNS; n1=$PICK; pick VERBS; v1=$PICK
+    pick ADJS; a2=$PICK; pick NOUNS; n2=$PICK; pick ADVERBS; adv=$PICK
+    pick PLACES; place=$PICK; pick NAMES; name=$PICK
+    case $t in
+        0) TEXT="The ${a1} ${n1} ${v1} the ${a2} ${n2}."; NORM="$TEXT" ;;
+        1) rand 19; num=$(( R + 2 )); pick PLURALS; words "$num"
+           TEXT="${name} ${v1} ${num} ${a1} ${PICK} near the ${place}."
+           NORM="${name} ${v1} ${WORDS} ${a1} ${PICK} near the ${place}." ;;
+        2) TEXT="Yesterday, the ${n1} ${v1} the ${n2} ${adv}."; NORM="$TEXT" ;;
+        3) TEXT="Did ${name} see the ${a1} ${n1} in the ${place}?"; NORM="$TEXT" ;;
+        4) rand 12; num=$(( R + 1 )); pick PLURALS; words "$num"
+           TEXT="At ${num} o'clock, the ${a1} ${PICK} were ${v1} ${adv}."
+           NORM="At ${WORDS} o'clock, the ${a1} ${PICK} were ${v1} ${adv}." ;;
+        5) rand ${#TITLES[@]}
+           TEXT="${TITLES[$R]} ${name} ${v1} the ${n1}, and then the ${a2} ${n2}."
+           NORM="${TITLE_WORDS[$R]} ${name} ${v1} the ${n1}, and then the ${a2} ${n2}." ;;
+        6) rand 200; num=$(( R + 1800 )); year_words "$num"
+           TEXT="In ${num}, the ${place} near the ${n1} was ${a1} and ${a2}."
+           NORM="In ${WORDS}, the ${place} near the ${n1} was ${a1} and ${a2}." ;;
+        *) TEXT="The ${n1} by the ${place} was ${a1}, but the ${n2} was ${a2}."; NORM="$TEXT" ;;
+    esac
+}
+
+# --- generate -----------------------------------------------------------------
+mkdir -p "${OUT_DIR}/wavs"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/speech-corpus.XXXXXX")"
+trap 'rm -rf "${TMP}"' EXIT
+META="${TMP}/metadata.csv"
+VOICE_LOG="${TMP}/voices.csv"
+: > "${META}"
+: > "${VOICE_LOG}"
+
+echo "${PROG}: ${COUNT} utterances, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
+START=${SECONDS}
+for (( i = 1; i <= COUNT; i++ )); do
+    printf -v ID 'LJ%03d-%04d' $(( (i - 1) / 100 + 1 )) $(( (i - 1) % 100 + 1 ))
+    sentence
+    voice="${VOICES[$(( (i - 1) % ${#VOICES[@]} ))]}"   # round robin: every voice equally often
+    rand 41; pitch=$(( 30 + R ))
+    rand 41; speed=$(( 140 + R ))
+    espeak-ng -v "${voice}" -p "${pitch}" -s "${speed}" -w "${TMP}/raw.wav" -- "${NORM}" \
+        || die "espeak-ng failed for ${ID} (voice ${voice})"
+    sox -R -q "${TMP}/raw.wav" -r 22050 -c 1 -b 16 -e signed-integer "${OUT_DIR}/wavs/${ID}.wav" \
+        gain -n -1 rate 22050 \
+        || die "sox failed for ${ID}"
+    printf '%s|%s|%s\n' "${ID}" "${TEXT}" "${NORM}" >> "${META}"
+    printf '%s|%s|%s|%s\n' "${ID}" "${voice}" "${pitch}" "${speed}" >> "${VOICE_LOG}"
+    if (( i % 20 == 0 || i == COUNT )); then
+        echo "  [${i}/${COUNT}] ${ID} (${voice}, p${pitch}, s${speed}) $(( SECONDS - START ))s"
+    fi
+done
+mv "${META}" "${OUT_DIR}/metadata.csv"
+mv "${VOICE_LOG}" "${OUT_DIR}/voices.csv"
+echo "${PROG}: wrote ${COUNT} clips to ${OUT_DIR}/wavs, ${OUT_DIR}/metadata.csv and ${OUT_DIR}/voices.csv in $(( SECONDS - START ))s"

@@ -1,1 +1,0 @@
-// The NN target: filled in by its own issue.

@@ -1,0 +1,227 @@
+import Foundation
+import TensorCore
+
+/// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length N,
+/// N bytes of JSON mapping names to {dtype, shape, data_offsets} plus an optional
+/// "__metadata__" string map, then the raw little-endian tensor bytes.
+///
+/// WaveKit writes F32 and reads F32, F16, BF16, F64, I64, I32 (converted to Float32). Reading
+/// validates everything a file could lie about: header length, JSON, dtypes, shapes against
+/// byte ranges, ranges inside the buffer and not overlapping.
+public enum Safetensors {
+    /// A loaded file: tensors by name and the string metadata.
+    public struct File {
+        public var tensors: [String: Tensor]
+        public var metadata: [String: String]
+        public init(tensors: [String: Tensor], metadata: [String: String] = [:]) {
+            self.tensors = tensors; self.metadata = metadata
+        }
+    }
+
+    /// The largest header accepted (safetensors' own limit is 100 MB).
+    static let maxHeaderBytes = 100_000_000
+
+    public static func read(_ path: String) throws -> File {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw NNError.corruptCheckpoint(path: path, reason: "the file does not exist")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw NNError.corruptCheckpoint(path: path, reason: error.localizedDescription)
+        }
+        return try decode(data, path: path)
+    }
+
+    public static func decode(_ data: Data, path: String = "data") throws -> File {
+        func fail(_ reason: String) -> NNError { .corruptCheckpoint(path: path, reason: reason) }
+        guard data.count >= 8 else { throw fail("it is \(data.count) bytes, shorter than the 8-byte header length") }
+        let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(maxHeaderBytes), n <= UInt64(data.count - 8) else {
+            throw fail("the header claims \(n) bytes but the file has \(data.count - 8) after the length")
+        }
+        let headerEnd = 8 + Int(n)
+        guard let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<headerEnd)),
+              let header = json as? [String: Any] else {
+            throw fail("the header is not a JSON object")
+        }
+        let bufferSize = data.count - headerEnd
+        var metadata: [String: String] = [:]
+        var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not a string map") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shapeAny = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2 else {
+                throw fail("tensor '\(name)' lacks dtype, shape or data_offsets")
+            }
+            let shape = try shapeAny.map { s -> Int in
+                guard let v = (s as? NSNumber)?.intValue, v >= 0 else { throw fail("tensor '\(name)' has a bad shape \(shapeAny)") }
+                return v
+            }
+            guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
+                  begin >= 0, end >= begin else { throw fail("tensor '\(name)' has bad data_offsets \(offsets)") }
+            guard end <= bufferSize else {
+                throw fail("tensor '\(name)' ends at byte \(end) but the data has \(bufferSize) bytes")
+            }
+            guard let width = Self.width(dtype) else {
+                throw fail("tensor '\(name)' has unsupported dtype \(dtype) (F32, F16, BF16, F64, I64, I32 are read)")
+            }
+            // Multiply with overflow checks: a lying shape must not wrap around.
+            var count = 1
+            for d in shape {
+                let (c, o) = count.multipliedReportingOverflow(by: d)
+                guard !o else { throw fail("tensor '\(name)' has an absurd shape \(shape)") }
+                count = c
+            }
+            let (bytes, o) = count.multipliedReportingOverflow(by: width)
+            guard !o, bytes == end - begin else {
+                throw fail("tensor '\(name)' has shape \(shape) (\(dtype)) but \(end - begin) bytes")
+            }
+            entries.append((name, dtype, shape, begin, end))
+        }
+        let sorted = entries.sorted { $0.begin < $1.begin }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end && b.end > b.begin && a.end > a.begin {
+            throw fail("tensors '\(a.name)' and '\(b.name)' overlap")
+        }
+        var tensors: [String: Tensor] = [:]
+        data.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + headerEnd
+            for e in entries {
+                let count = e.shape.reduce(1, *)
+                let storage = Storage(count: count)
+                let p = base + e.begin
+                for i in 0..<count { storage.base[i] = Self.value(p, i, e.dtype) }
+                tensors[e.name] = Tensor(shape: e.shape, storage: storage)
+            }
+        }
+        return File(tensors: tensors, metadata: metadata)
+    }
+
+    /// Writes tensors as F32 with `metadata`, atomically (temporary file, then rename).
+    public static func write(_ file: File, to path: String) throws {
+        let data = encode(file)
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        do {
+            try data.write(to: temp)
+            if rename(temp.path, url.path) != 0 { throw NNError.corruptCheckpoint(path: path, reason: String(cString: strerror(errno))) }
+        } catch {
+            try? FileManager.default.removeItem(at: temp)
+            throw NNError.invalidConfig("could not write '\(path)': \(error). Nothing was changed at that path.")
+        }
+    }
+
+    /// The bytes of a safetensors file; tensors in name order, header padded to 8 bytes.
+    public static func encode(_ file: File) -> Data {
+        let names = file.tensors.keys.sorted()
+        var offset = 0
+        var parts: [String] = []
+        if !file.metadata.isEmpty {
+            let m = file.metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+            parts.append("\"__metadata__\":{\(m.joined(separator: ","))}")
+        }
+        for name in names {
+            let t = file.tensors[name]!
+            let bytes = t.count * 4
+            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            offset += bytes
+        }
+        var header = Array(("{" + parts.joined(separator: ",") + "}").utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var data = Data(capacity: 8 + header.count + offset)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: header)
+        for name in names {
+            file.tensors[name]!.withUnsafeBufferPointer { b in
+                b.withMemoryRebound(to: UInt8.self) { data.append(contentsOf: $0) }   // little-endian hosts
+            }
+        }
+        return data
+    }
+
+    private static func jsonString(_ s: String) -> String {
+        let d = try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])
+        let array = String(decoding: d, as: UTF8.self)
+        return String(array.dropFirst().dropLast())
+    }
+
+    private static func width(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F32", "I32": return 4
+        case "F16", "BF16": return 2
+        case "F64", "I64": return 8
+        default: return nil
+        }
+    }
+
+    private static func value(_ p: UnsafeRawPointer, _ i: Int, _ dtype: String) -> Float {
+        switch dtype {
+        case "F32": return Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+        case "F64": return Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        case "I32": return Float(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
+        case "I64": return Float(Int64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+        case "BF16":
+            let bits = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            return Float(bitPattern: UInt32(bits) << 16)
+        default:   // F16
+            let bits = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            return halfToFloat(bits)
+        }
+    }
+
+    /// IEEE binary16 → binary32, including subnormals, infinities and NaN.
+    public static func halfToFloat(_ h: UInt16) -> Float {
+        let sign: Float = h & 0x8000 != 0 ? -1 : 1
+        let exponent = Int((h >> 10) & 0x1f), mantissa = Int(h & 0x3ff)
+        if exponent == 0 { return sign * Float(mantissa) * Float(Foundation.pow(2.0, -24.0)) }
+        if exponent == 31 { return mantissa == 0 ? sign * .infinity : .nan }
+        return sign * (1 + Float(mantissa) / 1024) * Float(Foundation.pow(2.0, Double(exponent - 15)))
+    }
+}
+
+/// A WaveKit checkpoint: a safetensors file whose metadata names the model family and holds
+/// its configuration as JSON, so the file alone rebuilds the model. Training checkpoints add
+/// optimizer state under "optimizer." keys and the step in the metadata.
+public enum Checkpoint {
+    public static let familyKey = "wavekit.family"
+    public static let configKey = "wavekit.config"
+
+    /// Saves a module's parameters and buffers with its family and configuration.
+    public static func save<C: Encodable>(_ module: any Module, family: String, config: C, to path: String,
+                                          extraTensors: [String: Tensor] = [:], metadata: [String: String] = [:]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var meta = metadata
+        meta[familyKey] = family
+        meta[configKey] = String(decoding: try encoder.encode(config), as: UTF8.self)
+        meta["format"] = "pt"
+        var tensors = module.stateDict()
+        for (k, v) in extraTensors { tensors[k] = v }
+        try Safetensors.write(Safetensors.File(tensors: tensors, metadata: meta), to: path)
+    }
+
+    /// Reads a checkpoint of `family`, returning its configuration and file (errors name the
+    /// family found when it is another model's).
+    public static func load<C: Decodable>(_ path: String, family: String, config: C.Type) throws -> (C, Safetensors.File) {
+        let file = try Safetensors.read(path)
+        guard let found = file.metadata[familyKey] else {
+            throw NNError.corruptCheckpoint(path: path, reason: "its metadata names no WaveKit model family (convert PyTorch checkpoints with tools/convert_checkpoint.py)")
+        }
+        guard found == family else { throw NNError.wrongFamily(path: path, found: found, expected: family) }
+        guard let json = file.metadata[configKey], let c = try? JSONDecoder().decode(C.self, from: Data(json.utf8)) else {
+            throw NNError.corruptCheckpoint(path: path, reason: "its \(family) configuration is missing or unreadable")
+        }
+        return (c, file)
+    }
+
+    /// The model tensors of a file (optimizer state removed).
+    public static func modelTensors(_ file: Safetensors.File) -> [String: Tensor] {
+        file.tensors.filter { !$0.key.hasPrefix("optimizer.") }
+    }
+}

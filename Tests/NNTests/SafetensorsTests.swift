@@ -1,0 +1,85 @@
+import Foundation
+import NN
+import Testing
+import TensorCore
+import TestSupport
+
+@Suite struct SafetensorsTests {
+    static func golden(_ name: String) -> String {
+        (Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Golden")
+            ?? Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil)!).path
+    }
+
+    /// A file Python's `safetensors` wrote (tools/golden/safetensors_fixtures.py), every dtype.
+    @Test func readsWhatPythonWrote() throws {
+        let file = try Safetensors.read(Self.golden("python_written.safetensors"))
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.golden("python_written.json")))) as! [String: Any]
+        let tensors = expected["tensors"] as! [String: Any]
+        #expect(Set(file.tensors.keys) == Set(tensors.keys))
+        for (name, value) in tensors {
+            let e = value as! [String: Any]
+            let shape = (e["shape"] as! [NSNumber]).map(\.intValue)
+            let data = (e["data"] as! [NSNumber]).map(\.floatValue)
+            #expect(file.tensors[name]!.shape == shape, "\(name)")
+            #expect(file.tensors[name]!.scalars == data, "\(name)")
+        }
+        #expect(file.metadata == (expected["metadata"] as! [String: String]))
+    }
+
+    @Test func roundTripIsExact() throws {
+        var g = RandomGenerator(seed: 8)
+        let file = Safetensors.File(tensors: ["a.weight": Tensor.randomNormal([3, 4, 5], using: &g), "b": Tensor([1, -2]),
+                                              "scalar": Tensor(Float(3)), "empty": Tensor.zeros([0, 2])],
+                                    metadata: ["family": "test", "config": "{\"x\": \"quoted \\\" value\"}"])
+        let back = try Safetensors.decode(Safetensors.encode(file))
+        #expect(back.metadata == file.metadata)
+        for (k, t) in file.tensors {
+            #expect(back.tensors[k]!.shape == t.shape)
+            #expect(back.tensors[k]!.scalars.map(\.bitPattern) == t.scalars.map(\.bitPattern))
+        }
+    }
+
+    /// The committed file WaveKit wrote, which tools/check_safetensors.py verified Python reads;
+    /// the writer must still produce exactly those bytes.
+    @Test func writerOutputIsStable() throws {
+        let file = Safetensors.File(tensors: ["layers.0.conv.weight_v": Tensor.arange(0, 6).reshaped([2, 1, 3]),
+                                              "bias": Tensor([0.5, -1.25])],
+                                    metadata: ["wavekit.family": "test", "format": "pt"])
+        let committed = try Data(contentsOf: URL(fileURLWithPath: Self.golden("wavekit_written.safetensors")))
+        #expect(Safetensors.encode(file) == committed)
+    }
+
+    @Test(arguments: ["bad_offsets", "bad_overlap", "bad_header_length", "bad_json", "bad_shape"])
+    func lyingHeadersAreRejected(_ name: String) {
+        #expect(throws: NNError.self) { try Safetensors.read(Self.golden("\(name).safetensors")) }
+    }
+
+    @Test func checkpointsKnowTheirFamily() throws {
+        struct Config: Codable, Equatable { let width: Int }
+        var g = RandomGenerator(seed: 1)
+        let model = Linear(3, 2, using: &g)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wk-ckpt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("m.safetensors").path
+        try Checkpoint.save(model, family: "linear-test", config: Config(width: 3), to: path)
+        let (config, file) = try Checkpoint.load(path, family: "linear-test", config: Config.self)
+        #expect(config == Config(width: 3))
+        let copy = Linear(3, 2, using: &g)
+        try copy.load(Checkpoint.modelTensors(file))
+        #expect(copy.weight.value.scalars == model.weight.value.scalars)
+        #expect(throws: NNError.wrongFamily(path: path, found: "linear-test", expected: "wavenet")) {
+            _ = try Checkpoint.load(path, family: "wavenet", config: Config.self)
+        }
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: NNError.self) { _ = try Checkpoint.load(path, family: "linear-test", config: Config.self) }
+    }
+
+    @Test func halfPrecisionDecoding() {
+        #expect(Safetensors.halfToFloat(0x3C00) == 1)
+        #expect(Safetensors.halfToFloat(0xC000) == -2)
+        #expect(Safetensors.halfToFloat(0x7BFF) == 65504)
+        #expect(Safetensors.halfToFloat(0x0001) == Float(Foundation.pow(2.0, -24.0)))
+        #expect(Safetensors.halfToFloat(0x7C00) == .infinity)
+    }
+}
