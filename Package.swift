@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // System libraries: one target per C library, never two headers in one module map.
@@ -42,7 +43,8 @@ let package = Package(
         .target(name: "AudioIO", dependencies: ["TensorCore", "CSndfile", "CSoxr", "CPNG"], swiftSettings: v5),
         .target(name: "DSP", dependencies: ["TensorCore", "CFFTW", "CKernels"], swiftSettings: v5),
         .target(name: "Models", dependencies: ["NN", "DSP", "TensorCore"], swiftSettings: v5),
-        .target(name: "Training", dependencies: ["Models", "AudioIO"], swiftSettings: v5),
+        .target(name: "Training", dependencies: ["Models", "AudioIO", "NN", "DSP", .product(name: "Yams", package: "Yams")],
+                swiftSettings: v5),
         .executableTarget(
             name: "wavekit",
             dependencies: [
@@ -56,6 +58,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestSupport"], swiftSettings: v5),
         .testTarget(name: "DSPTests", dependencies: ["DSP", "AudioIO", "TestSupport"],

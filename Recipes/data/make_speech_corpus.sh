@@ -6,8 +6,8 @@
 #   OUT_DIR   default: <repo root>/data/espeak-ljspeech (data/ is git-ignored)
 #   --count   number of utterances (default 200)
 #   --seed    seed of the sentence/pitch/speed generator (default 1)
-#   --voices  comma-separated espeak-ng voices (default: the list below, keeping
-#             those this espeak-ng install has)
+#   --voices  comma-separated espeak-ng voices (default: DEFAULT_VOICES below,
+#             16 accents and variants, minus any this espeak-ng lacks)
 #
 # Writes
 #   OUT_DIR/wavs/LJ001-0001.wav ...   22050 Hz, mono, 16-bit PCM, peak-normalised to -1 dBFS

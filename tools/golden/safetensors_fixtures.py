@@ -3,7 +3,9 @@
 Writes, under Tests/NNTests/Golden/ (relative to the repo root):
 
   python_written.safetensors   written by the `safetensors` package itself
-                               (safetensors.torch.save_file), fixed values:
+                               (safetensors.torch.save_file; then only the key
+                               order inside "__metadata__" is made canonical,
+                               see canonicalize_metadata_order), fixed values:
         "f32"     float32  [2, 3] = [[1, -2.5, 3.25], [0, 1e-3, -7]]
         "f16"     float16  [4]    = [1, -0.5, 65504, 6.1e-05]
         "bf16"    bfloat16 [2, 2] = [[1, -2], [0.15625, 3e38]]
@@ -89,6 +91,24 @@ def read_header(path):
     return n, json.loads(raw[8:8 + n].decode("utf-8")), len(raw)
 
 
+def canonicalize_metadata_order(path):
+    """The package writes "__metadata__" from a Rust HashMap, so its key order
+    (and so the file's bytes) changes from run to run. Rewrite just that object
+    in METADATA's order, in place: same JSON value, same header length (padded
+    with spaces as before), same data bytes; the file stays byte-for-byte
+    reproducible. Tensor entries are already written in a fixed order."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    reordered = {"__metadata__": {k: header["__metadata__"][k] for k in METADATA}}
+    reordered.update((k, v) for k, v in header.items() if k != "__metadata__")
+    new = json.dumps(reordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert len(new) <= n and json.loads(new) == header, "canonical header does not fit"
+    with open(path, "wb") as f:
+        f.write(raw[:8] + new + b" " * (n - len(new)) + raw[8 + n:])
+
+
 def pack(header_bytes, data, length=None):
     """u64 little-endian header length + header + data. The header is padded
     with spaces to a multiple of 8 bytes, as the reference writer does."""
@@ -144,6 +164,7 @@ def main():
     st_path = os.path.join(OUT_DIR, "python_written.safetensors")
     save_file(tensors, st_path, metadata=METADATA)
     os.chmod(st_path, 0o644)  # the writer creates it 0600
+    canonicalize_metadata_order(st_path)
 
     header_length, header, file_size = read_header(st_path)
 

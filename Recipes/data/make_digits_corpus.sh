@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Make a small SC09-style spoken-digit corpus with espeak-ng + sox.
+#
+# Usage: Recipes/data/make_digits_corpus.sh [OUT_DIR] [--per-digit N] [--seed S] [--voices V1,V2,...]
+#
+#   OUT_DIR      default: <repo root>/data/sc09-espeak (data/ is git-ignored)
+#   --per-digit  clips per digit (default 30)
+#   --seed       seed of the pitch/speed/offset generator (default 1)
+#   --voices     comma-separated espeak-ng voices (default: DEFAULT_VOICES below,
+#                16 accents and variants, minus any this espeak-ng lacks)
+#
+# Writes
+#   OUT_DIR/zero/zero_<voice>_<n>.wav ... OUT_DIR/nine/nine_<voice>_<n>.wav
+#       exactly 1 s: 16000 samples, 16 kHz, mono, 16-bit PCM. <voice> is the
+#       espeak-ng voice with "+" written as "-" (en-us+f2 -> en-us-f2), <n> is
+#       the clip's index within its digit, 0001..N.
+#   OUT_DIR/manifest.csv   path|label|voice|pitch|speed|lead_ms
+#
+# Each clip: espeak-ng says the digit word (voices round robin, pitch -p 25..75,
+# speed -s 130..190 words per minute); sox strips the leading and trailing
+# silence, peak-normalises to -1 dBFS, resamples to 16 kHz, puts the word after
+# 0..250 ms of lead-in silence, pads the end with silence and trims to exactly
+# 16000 samples (pad ... trim 0 16000s). Parameters come from a 31-bit LCG in
+# bash arithmetic and sox runs with -R, so the same seed gives the same corpus.
+# Works with bash 3.2+.
+#
+# Needs espeak-ng and sox:  apt-get install espeak-ng sox   (macOS: brew install espeak-ng sox)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd)"
+PROG="make_digits_corpus.sh"
+
+OUT_DIR=""
+PER_DIGIT=30
+SEED=1
+VOICE_ARG=""
+DEFAULT_VOICES="en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-us-nyc en-gb-x-gbclan en-gb-x-gbcwmd en-us+f1 en-us+f2 en-gb+f3 en-gb-scotland+f4 en-029+f5 en-us+m3 en-gb+m4 en-us+m7"
+DIGITS=(zero one two three four five six seven eight nine)
+RATE=16000
+
+usage() { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+die() { echo "${PROG}: $*" >&2; exit 1; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --per-digit) [[ $# -ge 2 ]] || die "--per-digit needs a value"; PER_DIGIT="$2"; shift 2 ;;
+        --per-digit=*) PER_DIGIT="${1#*=}"; shift ;;
+        --seed) [[ $# -ge 2 ]] || die "--seed needs a value"; SEED="$2"; shift 2 ;;
+        --seed=*) SEED="${1#*=}"; shift ;;
+        --voices) [[ $# -ge 2 ]] || die "--voices needs a value"; VOICE_ARG="$2"; shift 2 ;;
+        --voices=*) VOICE_ARG="${1#*=}"; shift ;;
+        -h|--help) usage; exit 0 ;;
+        -*) die "unknown option $1 (see --help)" ;;
+        *) [[ -z "${OUT_DIR}" ]] || die "more than one OUT_DIR given ($OUT_DIR, $1)"; OUT_DIR="$1"; shift ;;
+    esac
+done
+[[ "${PER_DIGIT}" =~ ^[0-9]+$ && "${PER_DIGIT}" -ge 1 ]] || die "--per-digit must be a positive integer (got '${PER_DIGIT}')"
+[[ "${SEED}" =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer (got '${SEED}')"
+OUT_DIR="${OUT_DIR:-${REPO_ROOT}/data/sc09-espeak}"
+
+for tool in espeak-ng sox; do
+    command -v "${tool}" >/dev/null 2>&1 || die "'${tool}' not found. Install it with: apt-get install espeak-ng sox   (macOS: brew install espeak-ng sox)"
+done
+
+# --- voices: keep the ones this espeak-ng has -------------------------------
+LANGS="$(espeak-ng --voices 2>/dev/null | awk 'NR > 1 { print $2 }')"
+VARIANTS="$(espeak-ng --voices=variant 2>/dev/null | awk 'NR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^!v\//) print substr($i, 4) }')"
+have_voice() {
+    local lang="${1%%+*}" variant=""
+    [[ "$1" == *+* ]] && variant="${1#*+}"
+    printf '%s\n' "${LANGS}" | grep -qxF "${lang}" || return 1
+    [[ -z "${variant}" ]] || printf '%s\n' "${VARIANTS}" | grep -qxF "${variant}" || return 1
+}
+VOICES=()
+SKIPPED=()
+for v in $(if [[ -n "${VOICE_ARG}" ]]; then echo "${VOICE_ARG}" | tr ',' ' '; else echo "${DEFAULT_VOICES}"; fi); do
+    if have_voice "$v"; then VOICES+=("$v"); else SKIPPED+=("$v"); fi
+done
+[[ ${#SKIPPED[@]} -eq 0 ]] || echo "${PROG}: skipping voices this espeak-ng lacks: ${SKIPPED[*]}" >&2
+[[ ${#VOICES[@]} -gt 0 ]] || die "none of the requested voices exist (see: espeak-ng --voices=en, espeak-ng --voices=variant)"
+
+# --- deterministic generator --------------------------------------------------
+RNG_STATE=$(( (SEED * 2654435761 + 1) & 0x7fffffff ))
+# rand N: sets R to an integer in [0, N)
+rand() {
+    RNG_STATE=$(( (RNG_STATE * 1103515245 + 12345) & 0x7fffffff ))
+    R=$(( ((RNG_STATE >> 15) * $1) >> 16 ))   # top 16 bits scaled to [0, N): LCG low bits are weak
+}
+
+# --- generate -----------------------------------------------------------------
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/digits-corpus.XXXXXX")"
+trap 'rm -rf "${TMP}"' EXIT
+MANIFEST="${TMP}/manifest.csv"
+: > "${MANIFEST}"
+
+TOTAL=$(( 10 * PER_DIGIT ))
+echo "${PROG}: ${PER_DIGIT} clips x 10 digits, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
+START=${SECONDS}
+done_count=0
+for (( d = 0; d < 10; d++ )); do
+    word="${DIGITS[$d]}"
+    mkdir -p "${OUT_DIR}/${word}"
+    for (( n = 1; n <= PER_DIGIT; n++ )); do
+        voice="${VOICES[$(( (d + n - 1) % ${#VOICES[@]} ))]}"   # round robin, shifted per digit
+        rand 51; pitch=$(( 25 + R ))
+        rand 61; speed=$(( 130 + R ))
+        rand 251; lead_ms=$R
+        printf -v name '%s_%s_%04d.wav' "${word}" "${voice//+/-}" "${n}"
+        out="${OUT_DIR}/${word}/${name}"
+        espeak-ng -v "${voice}" -p "${pitch}" -s "${speed}" -w "${TMP}/raw.wav" -- "${word}" \
+            || die "espeak-ng failed for ${name} (voice ${voice})"
+        # -V1: errors only (pad warns "pads not applied" when trim ends the stream first)
+        sox -R -V1 "${TMP}/raw.wav" -r "${RATE}" -c 1 -b 16 -e signed-integer "${out}" \
+            silence 1 0.01 0.3% reverse silence 1 0.01 0.3% reverse \
+            gain -n -1 rate "${RATE}" \
+            pad "$(( lead_ms * RATE / 1000 ))s" "${RATE}s" trim 0 "${RATE}s" \
+            || die "sox failed for ${name}"
+        printf '%s|%s|%s|%s|%s|%s\n' "${word}/${name}" "${word}" "${voice}" "${pitch}" "${speed}" "${lead_ms}" >> "${MANIFEST}"
+        done_count=$(( done_count + 1 ))
+        if (( done_count % 20 == 0 || done_count == TOTAL )); then
+            echo "  [${done_count}/${TOTAL}] ${word}/${name} (p${pitch}, s${speed}, lead ${lead_ms} ms) $(( SECONDS - START ))s"
+        fi
+    done
+done
+mv "${MANIFEST}" "${OUT_DIR}/manifest.csv"
+echo "${PROG}: wrote ${TOTAL} clips under ${OUT_DIR}/{zero..nine} and ${OUT_DIR}/manifest.csv in $(( SECONDS - START ))s"

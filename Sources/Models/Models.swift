@@ -1,1 +1,0 @@
-// The Models target: filled in by its own issue.

@@ -1,0 +1,253 @@
+import DSP
+import Foundation
+import NN
+import Yams
+
+/// A training recipe: data, model, optimizer, schedule and loop settings, read from YAML or
+/// JSON. Every section rejects unknown keys, naming the key and where it is, and every
+/// default follows the reference implementations.
+public struct Recipe: Codable, Sendable {
+    public var name: String
+    public var data: DataSection
+    public var model: ModelSection
+    public var optimizer: OptimizerSection
+    public var training: TrainingSection
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, data, model, optimizer, training }
+
+    public init(from decoder: Decoder) throws {
+        try StrictKeys.check(decoder, CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "run"
+        data = try c.decode(DataSection.self, forKey: .data)
+        model = try c.decode(ModelSection.self, forKey: .model)
+        optimizer = try c.decodeIfPresent(OptimizerSection.self, forKey: .optimizer) ?? OptimizerSection()
+        training = try c.decodeIfPresent(TrainingSection.self, forKey: .training) ?? TrainingSection()
+    }
+
+    /// Where the data is and how to read it.
+    public struct DataSection: Codable, Sendable {
+        public var path: String
+        public var layout: CorpusLayout = .folder
+        /// Sample rate the model trains at (Hz); other files are resampled if `resample`.
+        public var sampleRate: Int
+        public var resample: Bool = true
+        /// Mel preset for conditioned models (nil: unconditional).
+        public var melPreset: String?
+        public var validationFraction: Double = 0.05
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case path, layout, resample
+            case sampleRate = "sample_rate", melPreset = "mel_preset", validationFraction = "validation_fraction"
+        }
+
+        public init(from decoder: Decoder) throws {
+            try StrictKeys.check(decoder, CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.decode(String.self, forKey: .path)
+            layout = try c.decodeIfPresent(CorpusLayout.self, forKey: .layout) ?? .folder
+            sampleRate = try c.decode(Int.self, forKey: .sampleRate)
+            resample = try c.decodeIfPresent(Bool.self, forKey: .resample) ?? true
+            melPreset = try c.decodeIfPresent(String.self, forKey: .melPreset)
+            validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? 0.05
+        }
+    }
+
+    /// The model family and its configuration (decoded by the family, strictly).
+    public struct ModelSection: Codable, Sendable {
+        public var family: String
+        /// A named preset of the family (for example WaveNet's `small`).
+        public var preset: String?
+        /// Family-specific fields overriding the preset, as JSON.
+        public var config: JSONValue?
+
+        enum CodingKeys: String, CodingKey, CaseIterable { case family, preset, config }
+
+        public init(from decoder: Decoder) throws {
+            try StrictKeys.check(decoder, CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            family = try c.decode(String.self, forKey: .family)
+            preset = try c.decodeIfPresent(String.self, forKey: .preset)
+            config = try c.decodeIfPresent(JSONValue.self, forKey: .config)
+        }
+    }
+
+    public struct OptimizerSection: Codable, Sendable {
+        public enum Kind: String, Codable, Sendable { case adam, adamw, sgd }
+        public var kind: Kind = .adam
+        public var learningRate: Float = 1e-3
+        public var betas: [Float] = [0.9, 0.999]
+        public var eps: Float = 1e-8
+        public var weightDecay: Float = 0
+        public var momentum: Float = 0
+        public var nesterov: Bool = false
+        public var amsgrad: Bool = false
+        public var clipGradNorm: Float?
+        public var schedule: LearningRateSchedule = .constant
+        /// Decay of an exponential moving average of the weights, saved beside them (nil: none).
+        public var ema: Float?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind, betas, eps, momentum, nesterov, amsgrad, schedule, ema
+            case learningRate = "learning_rate", weightDecay = "weight_decay", clipGradNorm = "clip_grad_norm"
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            try StrictKeys.check(decoder, CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decodeIfPresent(Kind.self, forKey: .kind) ?? .adam
+            learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? 1e-3
+            betas = try c.decodeIfPresent([Float].self, forKey: .betas) ?? [0.9, 0.999]
+            eps = try c.decodeIfPresent(Float.self, forKey: .eps) ?? 1e-8
+            weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? (kind == .adamw ? 0.01 : 0)
+            momentum = try c.decodeIfPresent(Float.self, forKey: .momentum) ?? 0
+            nesterov = try c.decodeIfPresent(Bool.self, forKey: .nesterov) ?? false
+            amsgrad = try c.decodeIfPresent(Bool.self, forKey: .amsgrad) ?? false
+            clipGradNorm = try c.decodeIfPresent(Float.self, forKey: .clipGradNorm)
+            schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? .constant
+            ema = try c.decodeIfPresent(Float.self, forKey: .ema)
+            guard betas.count == 2 else { throw TrainingError.recipe("optimizer.betas must have two values, got \(betas).") }
+        }
+    }
+
+    public struct TrainingSection: Codable, Sendable {
+        public var batchSize: Int = 4
+        /// Samples per training crop (rounded down to whole mel frames for conditioned models).
+        public var cropSamples: Int = 8000
+        public var steps: Int = 10000
+        public var checkpointEvery: Int = 1000
+        public var validateEvery: Int = 500
+        public var logEvery: Int = 50
+        public var seed: UInt64 = 0
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case steps, seed
+            case batchSize = "batch_size", cropSamples = "crop_samples", checkpointEvery = "checkpoint_every"
+            case validateEvery = "validate_every", logEvery = "log_every"
+        }
+
+        public init() {}
+
+        public init(from decoder: Decoder) throws {
+            try StrictKeys.check(decoder, CodingKeys.self)
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 4
+            cropSamples = try c.decodeIfPresent(Int.self, forKey: .cropSamples) ?? 8000
+            steps = try c.decodeIfPresent(Int.self, forKey: .steps) ?? 10000
+            checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? 1000
+            validateEvery = try c.decodeIfPresent(Int.self, forKey: .validateEvery) ?? 500
+            logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery) ?? 50
+            seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+            for (key, v) in [("batch_size", batchSize), ("crop_samples", cropSamples), ("steps", steps),
+                             ("checkpoint_every", checkpointEvery), ("validate_every", validateEvery), ("log_every", logEvery)] where v < 1 {
+                throw TrainingError.recipe("training.\(key) must be at least 1, got \(v).")
+            }
+        }
+    }
+
+    /// Reads a recipe from a `.yaml`/`.yml` or `.json` file; errors name the file and the key.
+    public static func load(_ path: String) throws -> Recipe {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw TrainingError.recipe("cannot read the recipe '\(path)'; check the path (Recipes/ holds examples).")
+        }
+        return try parse(text, source: path)
+    }
+
+    public static func parse(_ text: String, source: String) throws -> Recipe {
+        let json: Data
+        if source.lowercased().hasSuffix(".json") {
+            json = Data(text.utf8)
+        } else {
+            let object: Any?
+            do { object = try Yams.load(yaml: text) } catch {
+                throw TrainingError.recipe("'\(source)' is not valid YAML: \(error)")
+            }
+            guard let object, JSONSerialization.isValidJSONObject(object) else {
+                throw TrainingError.recipe("'\(source)' must be a mapping of sections (data, model, optimizer, training).")
+            }
+            json = try JSONSerialization.data(withJSONObject: object)
+        }
+        do {
+            return try JSONDecoder().decode(Recipe.self, from: json)
+        } catch let e as TrainingError {
+            throw TrainingError.recipe("'\(source)': \(e)")
+        } catch let e as DecodingError {
+            throw TrainingError.recipe("'\(source)': \(StrictKeys.describe(e))")
+        }
+    }
+}
+
+/// Rejects keys a Codable type does not declare, naming the key and its path.
+public enum StrictKeys {
+    struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public static func check<K: CodingKey>(_ decoder: Decoder, _ keys: K.Type) throws {
+        let raw = try decoder.container(keyedBy: AnyKey.self)
+        let path = decoder.codingPath.map(\.stringValue).joined(separator: ".")
+        for key in raw.allKeys where K(stringValue: key.stringValue) == nil {
+            let full = path.isEmpty ? key.stringValue : path + "." + key.stringValue
+            throw TrainingError.recipe("unknown key '\(full)'; check its spelling (known here: \(allNames(K.self))).")
+        }
+    }
+
+    static func allNames<K: CodingKey>(_: K.Type) -> String {
+        guard let cases = K.self as? any CaseIterable.Type else { return "see Recipes/README.md" }
+        return (cases.allCases as any Collection).compactMap { ($0 as? K)?.stringValue }.joined(separator: ", ")
+    }
+
+    /// A decoding error as "key a.b: expected Int, found a string".
+    public static func describe(_ e: DecodingError) -> String {
+        func path(_ ctx: DecodingError.Context) -> String { ctx.codingPath.map(\.stringValue).joined(separator: ".") }
+        switch e {
+        case let .typeMismatch(type, ctx): return "key '\(path(ctx))' has the wrong type: expected \(type) (\(ctx.debugDescription))."
+        case let .valueNotFound(type, ctx): return "key '\(path(ctx))' is empty; expected \(type)."
+        case let .keyNotFound(key, ctx):
+            let p = path(ctx)
+            return "missing key '\(p.isEmpty ? key.stringValue : p + "." + key.stringValue)'."
+        case let .dataCorrupted(ctx): return "key '\(path(ctx))': \(ctx.debugDescription)"
+        @unknown default: return "\(e)"
+        }
+    }
+}
+
+/// Any JSON value, for family-specific sections decoded later.
+public enum JSONValue: Codable, Equatable, Sendable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n): try c.encode(n)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    /// Decodes this value as `T` (errors name keys relative to `path`).
+    public func decode<T: Decodable>(_: T.Type, path: String) throws -> T {
+        let data = try JSONEncoder().encode(self)
+        do { return try JSONDecoder().decode(T.self, from: data) } catch let e as DecodingError {
+            throw TrainingError.recipe("in \(path): \(StrictKeys.describe(e))")
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import AudioIO
+import DSP
+import Foundation
+import Models
+import NN
+import TensorCore
+
+/// Set by SIGINT; the loop checks it between steps, saves a checkpoint and stops.
+nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+
+/// One report per logged step, for a progress display.
+public struct TrainingReport: Sendable {
+    public let step: Int
+    public let steps: Int
+    public let loss: Float
+    public let learningRate: Float
+    public let stepsPerSecond: Double
+    public let secondsLeft: Double
+    public let validationLoss: Float?
+}
+
+/// The one training loop every model family uses: deterministic batches per step, optimizer
+/// and schedule from the recipe, gradient clipping, weight EMA, validation, TensorBoard logs,
+/// checkpoints on an interval and on Ctrl-C (written to a temporary file and renamed, so a
+/// kill at any moment leaves the last complete checkpoint), and exact resumption.
+public final class Trainer {
+    public let task: TrainingTask
+    public let recipe: Recipe
+    public let runFolder: String
+    public var checkpointPath: String { runFolder + "/checkpoint.safetensors" }
+    let optimizer: any Optimizer
+    let ema: ExponentialMovingAverage?
+    let train: ClipLoader
+    let validation: ClipLoader?
+    public private(set) var step = 0
+    /// Losses of every step run by this trainer (what the resume test compares).
+    public private(set) var losses: [Float] = []
+
+    public init(task: TrainingTask, recipe: Recipe, runFolder: String, train: ClipLoader, validation: ClipLoader?) throws {
+        self.task = task; self.recipe = recipe; self.runFolder = runFolder
+        self.train = train; self.validation = validation
+        let o = recipe.optimizer
+        let params = task.module.namedParameters()
+        switch o.kind {
+        case .adam:
+            optimizer = Adam(params, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), eps: o.eps,
+                             weightDecay: o.weightDecay, amsgrad: o.amsgrad)
+        case .adamw:
+            optimizer = Adam.adamW(params, learningRate: o.learningRate, betas: (o.betas[0], o.betas[1]), eps: o.eps,
+                                   weightDecay: o.weightDecay, amsgrad: o.amsgrad)
+        case .sgd:
+            optimizer = SGD(params, learningRate: o.learningRate, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay)
+        }
+        ema = o.ema.map { ExponentialMovingAverage(of: task.module, decay: $0) }
+        try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
+    }
+
+    /// Continues from the run folder's checkpoint: model, optimizer state, EMA and step.
+    public func resume() throws {
+        let file = try Safetensors.read(checkpointPath)
+        guard file.metadata[Checkpoint.familyKey] == task.family else {
+            throw NNError.wrongFamily(path: checkpointPath, found: file.metadata[Checkpoint.familyKey] ?? "unknown", expected: task.family)
+        }
+        try task.module.load(file.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }, source: checkpointPath)
+        try optimizer.load(Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("optimizer.") }
+            .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
+        step = Int(file.metadata["wavekit.step"] ?? "0") ?? 0
+    }
+
+    /// Runs until `maxSteps` (default: the recipe's steps) or Ctrl-C. Returns true when stopped by Ctrl-C.
+    @discardableResult
+    public func run(maxSteps: Int? = nil, log: TensorBoardWriter? = nil, report: (TrainingReport) -> Void = { _ in }) throws -> Bool {
+        let t = recipe.training
+        let last = Swift.min(maxSteps ?? t.steps, t.steps)
+        interruptRequested = 0
+        let previous = signal(SIGINT) { _ in interruptRequested = 1 }
+        defer { signal(SIGINT, previous) }
+        let prefetcher = BatchPrefetcher(startStep: step) { [train] s in
+            try train.batch(step: s, seed: t.seed, batchSize: t.batchSize, cropSamples: t.cropSamples)
+        }
+        defer { prefetcher.stop() }
+        let start = Date()
+        let firstStep = step
+        var interrupted = false
+        while step < last {
+            let batch = try prefetcher.batch(for: step)
+            optimizer.learningRate = recipe.optimizer.schedule.rate(at: step, base: recipe.optimizer.learningRate)
+            let loss = task.loss(batch)
+            guard loss.item.isFinite else {
+                throw TrainingError.data("the loss became \(loss.item) at step \(step + 1); lower optimizer.learning_rate or set clip_grad_norm (last checkpoint: \(checkpointPath)).")
+            }
+            task.module.computeGradients(of: loss)
+            if let clip = recipe.optimizer.clipGradNorm { clipGradientNorm(task.module.trainableParameters, maxNorm: clip) }
+            optimizer.step()
+            ema?.update(from: task.module)
+            step += 1
+            losses.append(loss.item)
+            var validationLoss: Float?
+            if step % t.validateEvery == 0 || step == last { validationLoss = try validate() }
+            if step % t.logEvery == 0 || step == last || validationLoss != nil {
+                let elapsed = Date().timeIntervalSince(start)
+                let rate = Double(step - firstStep) / Swift.max(elapsed, 1e-9)
+                report(TrainingReport(step: step, steps: last, loss: loss.item, learningRate: optimizer.learningRate,
+                                      stepsPerSecond: rate, secondsLeft: Double(last - step) / Swift.max(rate, 1e-9),
+                                      validationLoss: validationLoss))
+                try log?.scalar("loss/train", loss.item, step: step)
+                try log?.scalar("learning_rate", optimizer.learningRate, step: step)
+                if let validationLoss { try log?.scalar("loss/validation", validationLoss, step: step) }
+            }
+            if let validationLoss = validationLoss, let log, let preview = task.preview, let v = validation {
+                _ = validationLoss
+                try logPreview(preview, loader: v, log: log)
+            }
+            if interruptRequested != 0 { interrupted = true; try saveCheckpoint(); break }
+            if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint() }
+        }
+        log?.flush()
+        return interrupted
+    }
+
+    /// Mean loss over a few fixed validation batches, without gradients.
+    public func validate() throws -> Float? {
+        guard let validation else { return nil }
+        let t = recipe.training
+        return try withoutGradient {
+            var total: Float = 0
+            for i in 0..<2 {
+                total += task.loss(try validation.batch(step: i, seed: t.seed ^ 0x5EED, batchSize: t.batchSize, cropSamples: t.cropSamples)).item
+            }
+            return total / 2
+        }
+    }
+
+    private func logPreview(_ preview: (Batch) -> ([Float], Int), loader: ClipLoader, log: TensorBoardWriter) throws {
+        let batch = try loader.batch(step: 0, seed: recipe.training.seed ^ 0x5EED, batchSize: 1, cropSamples: recipe.training.cropSamples)
+        let (samples, rate) = withoutGradient { preview(batch) }
+        guard !samples.isEmpty else { return }
+        let wavPath = runFolder + "/.preview.wav"
+        try SoundFile.write(Audio(mono: samples.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: rate), to: wavPath)
+        try log.audio("sample", wav: try Data(contentsOf: URL(fileURLWithPath: wavPath)), sampleRate: rate, frames: samples.count, step: step)
+        if let preset = task.melPreset.flatMap({ try? MelPreset.named($0) }), let mel = try? MelSpectrogram(preset: preset) {
+            let (values, range) = preset.displayValues(mel(samples))
+            let image = SpectrogramImage.render(values, dynamicRange: range, rowHeight: 2)
+            try log.image("sample_mel", png: try image.encoded(), width: image.width, height: image.height, step: step)
+        }
+        try? FileManager.default.removeItem(atPath: wavPath)
+    }
+
+    /// Model, optimizer state (under "optimizer."), EMA weights (under "ema.") and the step, atomically.
+    public func saveCheckpoint() throws {
+        var tensors = task.module.stateDict()
+        for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
+        if let ema { for (k, v) in ema.shadow { tensors["ema." + k] = v } }
+        let recipeJSON = String(decoding: (try? JSONEncoder().encode(recipe)) ?? Data(), as: UTF8.self)
+        var metadata = [Checkpoint.familyKey: task.family, Checkpoint.configKey: task.configJSON,
+                        "wavekit.step": "\(step)", "wavekit.recipe": recipeJSON, "format": "pt"]
+        if let preset = task.melPreset { metadata["wavekit.mel_preset"] = preset }
+        try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
+    }
+}

@@ -1,1 +1,0 @@
-// The Training target: filled in by its own issue.

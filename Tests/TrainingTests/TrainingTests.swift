@@ -1,0 +1,262 @@
+import AudioIO
+import DSP
+import Foundation
+import Models
+import NN
+import Testing
+import TensorCore
+import TestSupport
+@testable import Training
+
+func temporaryFolder() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wavekit-train-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.path
+}
+
+/// Writes `count` short tones (different pitches) as WAV files.
+func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seconds: Double = 0.6) throws {
+    for (i, name) in names.enumerated() {
+        let path = folder + "/" + name
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let f = 200 + 37 * Double(i)
+        let x = (0..<Int(Double(sampleRate) * seconds)).map { Float(0.4 * sin(2 * .pi * f * Double($0) / Double(sampleRate))) }
+        try SoundFile.write(Audio(mono: x, sampleRate: sampleRate), to: path)
+    }
+}
+
+@Suite struct RecipeTests {
+    static let yaml = """
+    name: tiny
+    data: {path: /tmp/x, layout: ljspeech, sample_rate: 22050, mel_preset: tacotron2}
+    model: {family: wavenet, preset: small, config: {layers: 4}}
+    optimizer: {kind: adamw, learning_rate: 0.0005, clip_grad_norm: 1.0, schedule: {cosine: {period: 100, minimum: 0.00001}}}
+    training: {batch_size: 2, crop_samples: 4096, steps: 10, checkpoint_every: 5, validate_every: 5, log_every: 1}
+    """
+
+    @Test func parsesYAMLAndJSON() throws {
+        let r = try Recipe.parse(Self.yaml, source: "tiny.yaml")
+        #expect(r.data.layout == .ljspeech && r.data.melPreset == "tacotron2")
+        #expect(r.optimizer.kind == .adamw && r.optimizer.weightDecay == 0.01)   // AdamW's default decay
+        #expect(r.optimizer.schedule == .cosine(period: 100, minimum: 0.00001))
+        #expect(r.model.config == .object(["layers": .number(4)]))
+        let json = #"{"data": {"path": "/d", "sample_rate": 16000}, "model": {"family": "x"}}"#
+        let j = try Recipe.parse(json, source: "r.json")
+        #expect(j.training.batchSize == 4 && j.optimizer.kind == .adam)
+    }
+
+    @Test func unknownKeysAndWrongTypesAreNamed() {
+        func message(_ text: String) -> String {
+            do { _ = try Recipe.parse(text, source: "r.yaml"); return "" } catch { return "\(error)" }
+        }
+        let typo = message(Self.yaml.replacingOccurrences(of: "batch_size", with: "batchsize"))
+        #expect(typo.contains("unknown key 'training.batchsize'") && typo.contains("batch_size"))
+        let wrong = message(Self.yaml.replacingOccurrences(of: "steps: 10", with: "steps: ten"))
+        #expect(wrong.contains("training.steps"))
+        let missing = message("model: {family: x}")
+        #expect(missing.contains("missing key 'data'"))
+        #expect(message("data: [1, 2").contains("not valid YAML"))
+        #expect(message(Self.yaml.replacingOccurrences(of: "batch_size: 2", with: "batch_size: 0")).contains("training.batch_size must be at least 1"))
+    }
+}
+
+@Suite struct CorpusTests {
+    @Test func everyLayoutIsFound() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try writeTones(in: root + "/lj", names: ["wavs/LJ001-0001.wav", "wavs/LJ001-0002.wav", "wavs/LJ001-0003.wav"])
+        try "LJ001-0001|Hello.|Hello.\nLJ001-0002|Two 2.|Two two.\nLJ001-0003|x|\nLJ009-0009|missing|missing\n"
+            .write(toFile: root + "/lj/metadata.csv", atomically: true, encoding: .utf8)
+        let lj = try AudioCorpus.scan(root + "/lj", layout: .ljspeech)
+        #expect(lj.items.count == 3 && lj.items[1].text == "Two two." && lj.items[2].text == "x")
+
+        try writeTones(in: root + "/vctk/wav48_silence_trimmed", names: ["p225/p225_001.wav", "p225/p225_002.wav", "p226/p226_001.flac"])
+        let vctk = try AudioCorpus.scan(root + "/vctk", layout: .vctk)
+        #expect(vctk.speakers == ["p225", "p226"] && vctk.items.map { $0.speaker! } == [0, 0, 1])
+
+        try writeTones(in: root + "/sc09", names: ["one/a.wav", "zero/b.wav", "zero/c.wav"])
+        let sc = try AudioCorpus.scan(root + "/sc09", layout: .sc09)
+        #expect(sc.labels == ["one", "zero"] && sc.items.map { $0.label! } == [0, 1, 1])
+
+        let all = try AudioCorpus.scan(root, layout: .folder)
+        #expect(all.items.count == 9)
+        #expect(throws: TrainingError.self) { try AudioCorpus.scan(root + "/none", layout: .folder) }
+        try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
+        #expect(throws: TrainingError.self) { try AudioCorpus.scan(root + "/empty", layout: .folder) }
+        #expect(throws: TrainingError.self) { try AudioCorpus.scan(root + "/vctk", layout: .ljspeech) }
+    }
+
+    @Test func splitIsDeterministicAndStable() throws {
+        let items = (0..<200).map { AudioItem(path: "/r/clip\($0).wav", text: nil, speaker: nil, label: nil) }
+        let corpus = AudioCorpus(root: "/r", layout: .folder, items: items, speakers: [], labels: [])
+        let (train, val) = corpus.split(validationFraction: 0.1)
+        #expect(train.count + val.count == 200 && val.count > 5 && val.count < 40)
+        let smaller = AudioCorpus(root: "/r", layout: .folder, items: Array(items.dropFirst(50)), speakers: [], labels: [])
+        // Removing files never moves a remaining file between the sets.
+        #expect(Set(smaller.split(validationFraction: 0.1).validation.map(\.path)).isSubset(of: Set(val.map(\.path))))
+    }
+
+    @Test func cropsAreAlignedWithMelFrames() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try writeTones(in: root, names: ["a.wav"], sampleRate: 16000, seconds: 2)
+        let loader = try ClipLoader(items: try AudioCorpus.scan(root, layout: .folder).items, sampleRate: 16000,
+                                    melPreset: .speech16k, allowResampling: false)
+        let batch = try loader.batch(step: 3, seed: 1, batchSize: 2, cropSamples: 4000)
+        #expect(batch.audio.shape == [2, 4000] && batch.mel!.shape == [2, 80, 20])
+        // The crop's own interior mel frames equal the corresponding frames of the clip's mel.
+        let crop = batch.audio.sliced(axis: 0, end: 1).reshaped([-1]).scalars
+        let own = try MelSpectrogram(preset: .speech16k)(crop)
+        let given = batch.mel!.sliced(axis: 0, end: 1).reshaped([80, 20])
+        for f in 4..<16 {
+            #expect(Golden.worstRatio(own.sliced(axis: 1, start: f, end: f + 1), given.sliced(axis: 1, start: f, end: f + 1), rtol: 0, atol: 1e-3) <= 1)
+        }
+        // Same step and seed, same batch.
+        #expect(try loader.batch(step: 3, seed: 1, batchSize: 2, cropSamples: 4000).audio.scalars == batch.audio.scalars)
+    }
+
+    @Test func wrongSampleRateIsResampledOrRejected() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try writeTones(in: root, names: ["a.wav"], sampleRate: 8000)
+        let items = try AudioCorpus.scan(root, layout: .folder).items
+        let strict = try ClipLoader(items: items, sampleRate: 16000, melPreset: nil, allowResampling: false)
+        #expect(throws: TrainingError.self) { try strict.clip(0) }
+        let lenient = try ClipLoader(items: items, sampleRate: 16000, melPreset: nil, allowResampling: true)
+        var notices: [String] = []
+        lenient.notice = { notices.append($0) }
+        #expect(try lenient.clip(0).samples.count == 9600)
+        #expect(notices.count == 1 && notices[0].contains("8000 Hz"))
+    }
+}
+
+/// A tiny conditional model for exercising the loop: predicts each sample from the previous
+/// two through a causal convolution.
+final class TinyPredictor: Module {
+    let conv: Conv1d
+    init(seed: UInt64) {
+        var g = RandomGenerator(seed: seed)
+        conv = Conv1d(1, 1, kernelSize: 2, padding: .causal, using: &g)
+    }
+    func loss(_ b: Batch) -> Tensor {
+        let x = b.audio.unsqueezed(axis: 1)                                   // [B, 1, T]
+        let input = x.sliced(axis: 2, end: -1), target = x.sliced(axis: 2, start: 1)
+        return Loss.mse(conv(input), target)
+    }
+}
+
+@Suite(.serialized) struct TrainerTests {
+    static func setUp(steps: Int, root: String) throws -> (Recipe, ClipLoader) {
+        try writeTones(in: root + "/data", names: ["a.wav", "b.wav", "c.wav", "d.wav"])
+        let recipe = try Recipe.parse("""
+        data: {path: \(root)/data, sample_rate: 8000}
+        model: {family: tiny}
+        optimizer: {kind: adam, learning_rate: 0.05}
+        training: {batch_size: 2, crop_samples: 800, steps: \(steps), checkpoint_every: 4, validate_every: 4, log_every: 1, seed: 3}
+        """, source: "tiny.yaml")
+        let loader = try ClipLoader(items: try AudioCorpus.scan(root + "/data", layout: .folder).items, sampleRate: 8000,
+                                    melPreset: nil, allowResampling: false)
+        return (recipe, loader)
+    }
+
+    static func trainer(_ recipe: Recipe, _ loader: ClipLoader, run: String) throws -> Trainer {
+        let model = TinyPredictor(seed: 1)
+        let task = TrainingTask(module: model, family: "tiny", configJSON: "{}", melPreset: nil, loss: model.loss)
+        return try Trainer(task: task, recipe: recipe, runFolder: run, train: loader, validation: loader)
+    }
+
+    @Test func lossFallsAndLogsAreWritten() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 30, root: root)
+        let t = try Self.trainer(recipe, loader, run: root + "/run")
+        let log = try TensorBoardWriter(folder: root + "/run")
+        var reports: [TrainingReport] = []
+        try t.run(log: log) { reports.append($0) }
+        #expect(t.losses.count == 30)
+        let early: Float = t.losses.prefix(5).reduce(0, +), late: Float = t.losses.suffix(5).reduce(0, +)
+        #expect(late < early * 0.5)
+        #expect(reports.last?.step == 30 && reports.contains { $0.validationLoss != nil })
+        #expect(FileManager.default.fileExists(atPath: t.checkpointPath))
+        let framed = try TensorBoardTests.records(Data(contentsOf: URL(fileURLWithPath: log.path)))
+        #expect(framed.count >= 1 + 30 * 2)
+    }
+
+    /// Stopping after 6 steps and resuming gives exactly the losses of an uninterrupted run.
+    @Test func resumeContinuesExactly() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 12, root: root)
+        let straight = try Self.trainer(recipe, loader, run: root + "/a")
+        try straight.run()
+        let first = try Self.trainer(recipe, loader, run: root + "/b")
+        try first.run(maxSteps: 8)
+        let second = try Self.trainer(recipe, loader, run: root + "/b")
+        try second.resume()
+        #expect(second.step == 8)
+        try second.run()
+        #expect(first.losses + second.losses == straight.losses)
+    }
+
+    @Test func corruptOrForeignCheckpointsAreClearErrors() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 4, root: root)
+        let t = try Self.trainer(recipe, loader, run: root + "/run")
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: t.checkpointPath))
+        #expect(throws: NNError.self) { try t.resume() }
+        try Safetensors.write(Safetensors.File(tensors: [:], metadata: [Checkpoint.familyKey: "waveglow"]), to: t.checkpointPath)
+        do { try t.resume(); Issue.record("expected an error") } catch { #expect("\(error)".contains("waveglow")) }
+    }
+}
+
+@Suite struct TensorBoardTests {
+    /// Splits TFRecord framing, verifying both masked CRC-32Cs of every record.
+    static func records(_ data: Data) throws -> [[UInt8]] {
+        let bytes = [UInt8](data)
+        var out: [[UInt8]] = [], i = 0
+        func u32(_ at: Int) -> UInt32 { bytes[at..<at + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+        while i < bytes.count {
+            guard i + 12 <= bytes.count else { throw TrainingError.io("truncated record header at \(i)") }
+            let lengthBytes = Array(bytes[i..<i + 8])
+            let n = Int(lengthBytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            guard u32(i + 8) == CRC32C.masked(lengthBytes) else { throw TrainingError.io("bad length CRC at \(i)") }
+            guard i + 12 + n + 4 <= bytes.count else { throw TrainingError.io("truncated record at \(i)") }
+            let payload = Array(bytes[(i + 12)..<(i + 12 + n)])
+            guard u32(i + 12 + n) == CRC32C.masked(payload) else { throw TrainingError.io("bad data CRC at \(i)") }
+            out.append(payload)
+            i += 12 + n + 4
+        }
+        return out
+    }
+
+    static func golden(_ name: String) -> URL {
+        Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Golden")
+            ?? Bundle.module.url(forResource: "Golden/\(name)", withExtension: nil)!
+    }
+
+    @Test func crc32cKnownAnswer() { #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283) }
+
+    /// TensorBoard's own writer made reference.tfevents (tools/golden/tensorboard_reference.py):
+    /// its framing checks out, and our encoding of the same scalar event is byte-identical.
+    @Test func matchesTensorBoardsOwnFile() throws {
+        let data = try Data(contentsOf: Self.golden("reference.tfevents"))
+        let recs = try Self.records(data)
+        #expect(recs.count == 2)
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let w = try TensorBoardWriter(folder: root, clock: { 1_700_000_000 })
+        try w.scalar("loss", 0.5, step: 1, wallTime: 1_700_000_000)
+        w.flush()
+        let ours = try Self.records(Data(contentsOf: URL(fileURLWithPath: w.path)))
+        #expect(ours[1] == recs[1])
+        #expect(TensorBoardWriter.record(ours[1]) == Array(data.suffix(from: 88)))
+    }
+
+    /// wavekit_written.tfevents (scalars, an image, audio) was accepted by TensorBoard's event
+    /// reader (tools/check_tensorboard.py); its framing must stay valid.
+    @Test func committedWaveKitFileIsWellFramed() throws {
+        let recs = try Self.records(Data(contentsOf: Self.golden("wavekit_written.tfevents")))
+        #expect(recs.count == 5)
+    }
+}
