@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: v5),
         .target(name: "AudioIO", dependencies: ["TensorCore", "CSndfile", "CSoxr", "CPNG"], swiftSettings: v5),
         .target(name: "DSP", dependencies: ["TensorCore", "CFFTW", "CKernels"], swiftSettings: v5),
-        .target(name: "Models", dependencies: ["NN", "DSP", "TensorCore"], swiftSettings: v5),
+        .target(name: "Models", dependencies: ["NN", "DSP", "TensorCore", "CKernels"], swiftSettings: v5),
         .target(name: "Training", dependencies: ["Models", "AudioIO", "NN", "DSP", .product(name: "Yams", package: "Yams")],
                 swiftSettings: v5),
         .executableTarget(
@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"],
+                    resources: [.copy("Golden")], swiftSettings: v5),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "AudioIO", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"],
                     resources: [.copy("Golden")], swiftSettings: v5),

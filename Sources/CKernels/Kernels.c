@@ -385,3 +385,29 @@ void wk_overlap_add(long frames, long n, long hop, const float *framesData, long
         for (long i = 0; i < n; i++) dst[i] += src[i] * w[i];
     }
 }
+
+/* ---------------------------------------------------------------- cached generation */
+
+WK_CLONES
+void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float *Wt, const float *bias,
+                   float *Y, long ldy, int accumulate) {
+    for (long b = 0; b < B; b++) {
+        float *y = Y + b * ldy;
+        if (!accumulate) { for (long m = 0; m < M; m++) y[m] = 0.0f; }
+        if (bias) { for (long m = 0; m < M; m++) y[m] += bias[m]; }
+    }
+    for (long k = 0; k < K; k++) {
+        const float *w = Wt + k * M;
+        for (long b = 0; b < B; b++) {
+            const float xv = X[b * ldx + k];
+            if (xv == 0.0f) continue;
+            float *y = Y + b * ldy;
+            for (long m = 0; m < M; m++) y[m] += w[m] * xv;
+        }
+    }
+}
+
+WK_CLONES
+void wk_relu_scale(long n, const float *x, float *y, float scale) {
+    for (long i = 0; i < n; i++) { float v = x[i] * scale; y[i] = v > 0.0f ? v : 0.0f; }
+}

@@ -89,6 +89,15 @@ void wk_band_sums(long bands, const long *starts, const long *lengths, const lon
 /// Overlap-add: y[f * hop + i] += frames[f * ld + i] * w[i]; single-threaded (outputs overlap).
 void wk_overlap_add(long frames, long n, long hop, const float *framesData, long ld, const float *w, float *y);
 
+/// Small batched products in axpy form for sample-by-sample generation: for b < B,
+/// Y[b·ldy + m] = (accumulate ? Y : 0) + bias[m] + Σ_k X[b·ldx + k] · Wt[k·M + m] (bias may be NULL).
+/// Wt is the weight transposed ([K, M]), so each step is a vectorised sweep over M and each
+/// weight row is used for every batch item while it is in cache.
+void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float *Wt, const float *bias,
+                   float *Y, long ldy, int accumulate);
+/// y[i] = max(x[i], 0) · scale.
+void wk_relu_scale(long n, const float *x, float *y, float scale);
+
 /// Which instruction set the kernels dispatched to: 3 = AVX-512, 2 = AVX2, 1 = baseline.
 int wk_isa_level(void);
 

@@ -1,0 +1,110 @@
+import Foundation
+import NN
+import TensorCore
+
+/// WaveNet (van den Oord et al. 2016): a residual stack of dilated causal convolutions with
+/// gated activations, skip connections into a ReLU–1×1–ReLU–1×1 head, local conditioning on
+/// upsampled mel-spectrograms and global conditioning on a speaker embedding. Parameter names
+/// follow r9y9/wavenet_vocoder, so its checkpoints load after tools/convert_checkpoint.py.
+public final class WaveNet: Module {
+    public static let family = "wavenet"
+    public let config: WaveNetConfig
+    let firstConv: Conv1d
+    let convLayers: [ResidualBlock]
+    let lastConvLayers: [any Layer]
+    let embedSpeakers: Embedding?
+    let upsampleNet: UpsampleNetwork?
+
+    public init(config: WaveNetConfig, using g: inout RandomGenerator) throws {
+        try config.validate()
+        self.config = config
+        firstConv = Conv1d(config.scalarInput ? 1 : config.outChannels, config.residualChannels, kernelSize: 1,
+                           weightNorm: true, using: &g)
+        convLayers = (0..<config.layers).map { ResidualBlock(config, dilation: config.dilation(ofLayer: $0), using: &g) }
+        lastConvLayers = [Activation(.relu), Conv1d(config.skipOutChannels, config.skipOutChannels, kernelSize: 1, weightNorm: true, using: &g),
+                          Activation(.relu), Conv1d(config.skipOutChannels, config.outChannels, kernelSize: 1, weightNorm: true, using: &g)]
+        if let gin = config.ginChannels, let n = config.nSpeakers { embedSpeakers = Embedding(n, gin, using: &g) } else { embedSpeakers = nil }
+        if let cin = config.cinChannels, let scales = config.upsampleScales {
+            upsampleNet = UpsampleNetwork(channels: cin, scales: scales, cinPad: config.cinPad, using: &g)
+        } else {
+            upsampleNet = nil
+        }
+    }
+
+    /// The network's input for audio: the samples [B, 1, T] (scalar input) or the one-hot of
+    /// their μ-law classes [B, 256, T]. `audio` is [B, T] in [-1, 1] (scalar) or classes.
+    public func input(_ audio: Tensor) -> Tensor {
+        if config.scalarInput { return audio.unsqueezed(axis: 1) }
+        return Tensor.oneHot(audio, classes: config.outChannels).permuted([0, 2, 1])
+    }
+
+    /// Mel frames [B, C_mel, F] → conditioning at the sample rate [B, C_mel, F · hop]
+    /// (edge-padded by cin_pad frames first, as r9y9's data pipeline does).
+    public func upsampledConditioning(_ mel: Tensor) -> Tensor {
+        guard let upsampleNet else { return mel }
+        let padded = config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
+        return upsampleNet(padded)
+    }
+
+    /// Speaker ids → [B, C_g, 1].
+    public func speakerConditioning(_ speakers: [Int]) -> Tensor? {
+        guard let embedSpeakers else { return nil }
+        return embedSpeakers(Tensor(speakers.map(Float.init))).unsqueezed(axis: 2)
+    }
+
+    /// Output distribution parameters [B, out, T] for input x [B, in, T], conditioning c
+    /// [B, C_mel, T] (already upsampled) and g [B, C_g, 1].
+    public func callAsFunction(_ x: Tensor, c: Tensor? = nil, g: Tensor? = nil) -> Tensor {
+        if let c { precondition(c.shape[2] == x.shape[2], "WaveNet: conditioning has \(c.shape[2]) steps, input \(x.shape[2])") }
+        var h = firstConv(x)
+        var skips: Tensor?
+        for layer in convLayers {
+            let (r, s) = layer(h, c: c, g: g)
+            h = r
+            skips = skips.map { $0 + s } ?? s
+        }
+        // r9y9 scales the summed skips by √(1/layers).
+        return lastConvLayers.reduce(skips! * Float(1 / Double(config.layers)).squareRoot()) { $1($0) }
+    }
+
+    /// Teacher-forced mean negative log-likelihood (nats per sample) of audio [B, T] in
+    /// [-1, 1] given its mel [B, C_mel, T / hop]: sample t is predicted from samples < t.
+    public func negativeLogLikelihood(audio: Tensor, mel: Tensor?, speakers: [Int]? = nil) -> Tensor {
+        let target: Tensor
+        if config.outputDistribution == .mulaw {
+            target = withoutGradient { Tensor(shape: audio.shape, scalars: audio.scalars.map { Float(MuLawClasses.encode($0, classes: config.outChannels)) }) }
+        } else {
+            target = audio
+        }
+        let t = audio.shape[1]
+        // Input is the sequence shifted right by one (zero / the middle class first).
+        let start = config.outputDistribution == .mulaw ? Float(config.outChannels / 2) : 0
+        let shifted = Tensor.concat([Tensor.full([audio.shape[0], 1], start), target.sliced(axis: 1, end: t - 1)], axis: 1).detached()
+        let c = mel.map { upsampledConditioning($0) }
+        let g = speakers.flatMap { speakerConditioning($0) }
+        let params = self(input(shifted), c: c, g: g)
+        return -config.distribution.logLikelihood(params, target).mean()
+    }
+}
+
+/// μ-law classes without depending on AudioIO (Models sits beside it): the same curve and
+/// binning as `MuLaw` (librosa's), tested against it.
+public enum MuLawClasses {
+    public static func encode(_ x: Float, classes: Int = 256) -> Int {
+        let mu = Double(classes - 1)
+        let c = Double(Swift.min(Swift.max(x, -1), 1))
+        let l = Foundation.log1p(mu * Swift.abs(c)) / Foundation.log1p(mu)
+        let y = c < 0 ? -l : l
+        let step = 2.0 / mu
+        var k = Swift.max(0, Swift.min(classes, Int(((y + 1) / step).rounded(.down))))
+        while k <= classes - 1 && -1 + Double(k) * step < y { k += 1 }
+        while k > 0 && !(-1 + Double(k - 1) * step < y) { k -= 1 }
+        return Swift.min(k, classes - 1)
+    }
+
+    public static func decode(_ k: Int, classes: Int = 256) -> Float {
+        let mu = Double(classes - 1)
+        let y = Double(k - classes / 2) * 2 / Double(classes)
+        return Float((y < 0 ? -1 : 1) * (Foundation.pow(1 + mu, Swift.abs(y)) - 1) / mu)
+    }
+}

@@ -1,0 +1,121 @@
+import AudioIO
+import Foundation
+import Models
+import NN
+import Testing
+import TensorCore
+import TestSupport
+
+extension WaveNetConfig {
+    /// A tiny MoL model conditioned on 5-band mels with hop 4.
+    static let tinyMol = WaveNetConfig(outChannels: 30, layers: 4, stacks: 2, residualChannels: 8, gateChannels: 16, skipOutChannels: 8,
+                                       kernelSize: 3, cinChannels: 5, ginChannels: nil, nSpeakers: nil, upsampleScales: [2, 2], cinPad: 1,
+                                       scalarInput: true, outputDistribution: .mol, logScaleMin: -7, melPreset: nil)
+    /// A tiny μ-law model with a speaker embedding and kernel 2.
+    static let tinyMulaw = WaveNetConfig(outChannels: 256, layers: 3, stacks: 1, residualChannels: 8, gateChannels: 8, skipOutChannels: 8,
+                                         kernelSize: 2, cinChannels: nil, ginChannels: 4, nSpeakers: 3, upsampleScales: nil, cinPad: 0,
+                                         scalarInput: false, outputDistribution: .mulaw, logScaleMin: -16, melPreset: nil)
+}
+
+@Suite struct WaveNetTests {
+    @Test func keysFollowR9y9() throws {
+        var g = RandomGenerator(seed: 0)
+        let keys = Set(try WaveNet(config: .tinyMol, using: &g).stateDict().keys)
+        for k in ["first_conv.weight_g", "first_conv.weight_v", "first_conv.bias", "conv_layers.3.conv.weight_v",
+                  "conv_layers.0.conv1x1c.weight_g", "conv_layers.2.conv1x1_out.bias", "conv_layers.2.conv1x1_skip.weight_v",
+                  "last_conv_layers.1.weight_g", "last_conv_layers.3.bias", "upsample_net.conv_in.weight",
+                  "upsample_net.upsample.up_layers.1.weight_g", "upsample_net.upsample.up_layers.3.weight_v"] {
+            #expect(keys.contains(k), "\(k)")
+        }
+        #expect(!keys.contains { $0.contains("conv1x1c.bias") })
+        let mulaw = Set(try WaveNet(config: .tinyMulaw, using: &g).stateDict().keys)
+        #expect(mulaw.contains("embed_speakers.weight") && mulaw.contains("conv_layers.0.conv1x1g.weight_v"))
+    }
+
+    /// Changing future samples leaves every earlier output unchanged.
+    @Test func outputsAreCausal() throws {
+        var g = RandomGenerator(seed: 1)
+        let model = try WaveNet(config: .tinyMol, using: &g)
+        let mel = Tensor.randomNormal([1, 5, 6], using: &g)
+        let c = model.upsampledConditioning(mel)
+        #expect(c.shape == [1, 5, 24])
+        let x = Tensor.randomUniform([1, 1, 24], low: -1, high: 1, using: &g)
+        var y = x.scalars
+        for i in 15..<24 { y[i] = -y[i] }
+        let a = withoutGradient { model(x, c: c) }, b = withoutGradient { model(Tensor(shape: [1, 1, 24], scalars: y), c: c) }
+        #expect(a.sliced(axis: 2, end: 15).scalars == b.sliced(axis: 2, end: 15).scalars)
+        #expect(a.sliced(axis: 2, start: 15).scalars != b.sliced(axis: 2, start: 15).scalars)
+    }
+
+    /// The cached generator, fed the same samples, gives the full forward pass's parameters at
+    /// every step to 1e-4.
+    @Test(arguments: ["mol", "mulaw"])
+    func cachedGeneratorMatchesForwardPass(_ kind: String) throws {
+        var g = RandomGenerator(seed: 2)
+        let config: WaveNetConfig = kind == "mol" ? .tinyMol : .tinyMulaw
+        let model = try WaveNet(config: config, using: &g)
+        let batch = 2, steps = 40
+        let mel = config.cinChannels.map { Tensor.randomNormal([batch, $0, steps / config.hopLength], using: &g) }
+        let speakers = config.nSpeakers.map { _ in [2, 0] }
+        let audio: Tensor = config.scalarInput
+            ? Tensor.randomUniform([batch, steps], low: -0.9, high: 0.9, using: &g)
+            : Tensor(shape: [batch, steps], scalars: (0..<(batch * steps)).map { _ in Float(g.next() % 256) })
+        // Full pass on the shifted input.
+        let first: Float = config.scalarInput ? 0 : 128
+        let shifted = Tensor.concat([Tensor.full([batch, 1], first), audio.sliced(axis: 1, end: steps - 1)], axis: 1)
+        let full = withoutGradient {
+            model(model.input(shifted), c: mel.map { model.upsampledConditioning($0) }, g: speakers.flatMap { model.speakerConditioning($0) })
+        }
+        let cached = WaveNetGenerator(model: model, batch: batch).forced(audio: audio, mel: mel, speakers: speakers)
+        #expect(cached.shape == full.shape)
+        #expect(Golden.worstRatio(cached, full, rtol: 1e-4, atol: 1e-4) <= 1)
+    }
+
+    @Test func generationIsSeededAndInRange() throws {
+        var g = RandomGenerator(seed: 3)
+        let model = try WaveNet(config: .tinyMol, using: &g)
+        let mel = Tensor.randomNormal([1, 5, 10], using: &g)
+        let gen = WaveNetGenerator(model: model)
+        let a = gen.generate(samples: 40, mel: mel, speakers: nil, seed: 7)[0]
+        let b = gen.generate(samples: 40, mel: mel, speakers: nil, seed: 7)[0]
+        #expect(a.count == 40 && a == b && a.allSatisfy { $0 >= -1 && $0 <= 1 })
+        let m = try WaveNet(config: .tinyMulaw, using: &g)
+        let s = WaveNetGenerator(model: m, batch: 2).generate(samples: 30, mel: nil, speakers: [0, 1], seed: 1)
+        #expect(s.count == 2 && s[0].count == 30)
+    }
+
+    /// A few Adam steps on one clip: the teacher-forced NLL falls.
+    @Test func trainingStepsReduceTheLoss() throws {
+        var g = RandomGenerator(seed: 4)
+        let model = try WaveNet(config: .tinyMol, using: &g)
+        let audio = Tensor(shape: [2, 32], scalars: (0..<64).map { Float(0.5 * sin(Double($0) * 0.4)) })
+        let mel = Tensor.randomNormal([2, 5, 8], using: &g)
+        let opt = Adam(model.namedParameters(), learningRate: 3e-3)
+        var losses: [Float] = []
+        for _ in 0..<40 {
+            let loss = model.negativeLogLikelihood(audio: audio, mel: mel)
+            losses.append(loss.item)
+            model.computeGradients(of: loss)
+            opt.step()
+        }
+        #expect(losses.last! < losses.first! - 0.5, "\(losses.first!) → \(losses.last!)")
+    }
+
+    @Test func muLawClassesMatchAudioIO() {
+        for i in 0..<2001 {
+            let x = Float(i) / 1000 - 1
+            #expect(MuLawClasses.encode(x) == MuLaw.encode(x))
+        }
+        for k in 0..<256 { #expect(abs(MuLawClasses.decode(k) - MuLaw.decode(k)) < 1e-6) }
+    }
+
+    @Test func badConfigsAreRejected() {
+        var g = RandomGenerator(seed: 5)
+        var c = WaveNetConfig.tinyMol
+        c.layers = 5
+        #expect(throws: NNError.self) { _ = try WaveNet(config: c, using: &g) }
+        c = .tinyMulaw
+        c.scalarInput = true
+        #expect(throws: NNError.self) { _ = try WaveNet(config: c, using: &g) }
+    }
+}
