@@ -18,5 +18,5 @@ struct WaveKit: ParsableCommand {
         tools/bench/run.sh runs them beside PyTorch and librosa.
         """,
         version: version,
-        subcommands: [Info.self, Mel.self, Vocode.self, Bench.self])
+        subcommands: [Info.self, Mel.self, Vocode.self, Train.self, Generate.self, Score.self, Bench.self])
 }

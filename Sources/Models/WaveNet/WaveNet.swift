@@ -55,8 +55,13 @@ public final class WaveNet: Module {
     /// Output distribution parameters [B, out, T] for input x [B, in, T], conditioning c
     /// [B, C_mel, T] (already upsampled) and g [B, C_g, 1].
     public func callAsFunction(_ x: Tensor, c: Tensor? = nil, g: Tensor? = nil) -> Tensor {
-        if let c { precondition(c.shape[2] == x.shape[2], "WaveNet: conditioning has \(c.shape[2]) steps, input \(x.shape[2])") }
-        var h = firstConv(x)
+        stack(firstConv(x), c: c, g: g)
+    }
+
+    /// The residual stack and head from the first convolution's output h [B, R, T].
+    func stack(_ first: Tensor, c: Tensor?, g: Tensor?) -> Tensor {
+        if let c { precondition(c.shape[2] == first.shape[2], "WaveNet: conditioning has \(c.shape[2]) steps, input \(first.shape[2])") }
+        var h = first
         var skips: Tensor?
         for layer in convLayers {
             let (r, s) = layer(h, c: c, g: g)
@@ -82,7 +87,16 @@ public final class WaveNet: Module {
         let shifted = Tensor.concat([Tensor.full([audio.shape[0], 1], start), target.sliced(axis: 1, end: t - 1)], axis: 1).detached()
         let c = mel.map { upsampledConditioning($0) }
         let g = speakers.flatMap { speakerConditioning($0) }
-        let params = self(input(shifted), c: c, g: g)
+        let first: Tensor
+        if config.scalarInput {
+            first = firstConv(input(shifted))
+        } else {
+            // first_conv of a one-hot is a column of its weight: look the columns up instead of
+            // materialising [B, 256, T] and multiplying (same values and gradients).
+            let w = firstConv.effectiveWeight.reshaped([config.residualChannels, config.outChannels]).transposed()   // [256, R]
+            first = w.embedding(shifted).permuted([0, 2, 1]) + firstConv.bias!.value.reshaped([1, -1, 1])
+        }
+        let params = stack(first, c: c, g: g)
         return -config.distribution.logLikelihood(params, target).mean()
     }
 }

@@ -54,6 +54,9 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         self.outputDistribution = outputDistribution; self.logScaleMin = logScaleMin; self.melPreset = melPreset
     }
 
+    /// The JSON field names.
+    public enum CodingKeysList { public static var all: [String] { CodingKeys.allCases.map(\.rawValue) } }
+
     /// Samples of mel frame: the product of the upsampling scales.
     public var hopLength: Int { upsampleScales?.reduce(1, *) ?? 1 }
     /// Layers per dilation cycle.

@@ -150,7 +150,8 @@ public final class WaveNetGenerator {
     public func forced(audio: Tensor, mel: Tensor?, speakers: [Int]?) -> Tensor {
         reset()
         let c = config, steps = audio.shape[1]
-        let up = mel.map { model.upsampledConditioning($0) }
+        let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
+        precondition(up.map { $0.shape[2] >= steps } ?? true, "WaveNetGenerator.forced: the mel covers fewer than \(steps) samples")
         let global = globalConditioning(speakers)
         let width = c.scalarInput ? 1 : c.outChannels
         let input = Storage(count: batch * width, repeating: 0)
@@ -185,15 +186,16 @@ public final class WaveNetGenerator {
         p[Int(value)] = 1
     }
 
-    /// Generates `samples` samples for each of the batch's utterances, conditioned on `mel`
-    /// [B, C_mel, F] (samples ≤ F · hop) and speakers; returns audio in [-1, 1] per utterance.
-    /// `progress(done, total)` is called every 1 000 samples.
-    public func generate(samples: Int, mel: Tensor?, speakers: [Int]?, temperature: Float = 1, seed: UInt64 = 0,
+    /// Generates up to `samples` samples for each of the batch's utterances, conditioned on
+    /// `mel` [B, C_mel, F] (at most F · hop samples: a mel covers no more) and speakers;
+    /// returns audio in [-1, 1] per utterance. `progress(done, total)` is called every 1 000 samples.
+    public func generate(samples requested: Int, mel: Tensor?, speakers: [Int]?, temperature: Float = 1, seed: UInt64 = 0,
                          progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
         reset()
         let c = config
         var rng = RandomGenerator(seed: seed)
-        let up = mel.map { model.upsampledConditioning($0) }
+        let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
+        let samples = Swift.min(requested, up?.shape[2] ?? requested)
         let global = globalConditioning(speakers)
         let width = c.scalarInput ? 1 : c.outChannels
         let input = Storage(count: batch * width, repeating: 0)

@@ -27,9 +27,10 @@ struct BenchResult: Encodable {
     let minMs: Double
     let gflops: Double?
     let gbps: Double?
+    var samplesPerSecond: Double? = nil
     enum CodingKeys: String, CodingKey {
         case name, gflops, gbps
-        case medianMs = "median_ms", minMs = "min_ms"
+        case medianMs = "median_ms", minMs = "min_ms", samplesPerSecond = "samples_per_s"
     }
 }
 

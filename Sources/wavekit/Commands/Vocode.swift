@@ -2,6 +2,7 @@ import ArgumentParser
 import AudioIO
 import DSP
 import Foundation
+import Models
 import TensorCore
 
 /// `wavekit vocode`: audio from a mel-spectrogram.
@@ -26,8 +27,12 @@ struct Vocode: ParsableCommand {
     var input: String
     @Option(name: .shortAndLong, help: "Output audio (format from the extension, e.g. .wav, .flac).")
     var output: String
-    @Option(help: "The vocoder: \(Vocoder.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "The vocoder when no checkpoint is given: \(Vocoder.allCases.map(\.rawValue).joined(separator: ", ")).")
     var vocoder: Vocoder = .griffinLim
+    @Option(name: .shortAndLong, help: "A neural vocoder checkpoint (.safetensors); its family and mel preset come from the file.")
+    var checkpoint: String?
+    @Option(help: "Sampling temperature for autoregressive vocoders.")
+    var temperature: Float = 1
     @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
     var preset: String?
     @Option(help: "Griffin-Lim iterations.")
@@ -48,6 +53,7 @@ struct Vocode: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            if let checkpoint { return try vocodeNeural(checkpoint) }
             let (mel, p) = try loadMel()
             let extractor = try MelSpectrogram(preset: p)
             let linear = extractor.decompress(mel)
@@ -61,6 +67,19 @@ struct Vocode: ParsableCommand {
             try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
             common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
         }
+    }
+
+    private func vocodeNeural(_ checkpoint: String) throws {
+        let model = try NeuralVocoding.waveNet(checkpoint)
+        let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
+        let samples = mel.shape[1] * preset.hopLength
+        let progress = ProgressLine("wavenet", total: samples, unit: "samples", enabled: !common.quiet)
+        let audio = WaveNetGenerator(model: model)
+            .generate(samples: samples, mel: mel.unsqueezed(axis: 0), speakers: model.config.nSpeakers == nil ? nil : [0],
+                      temperature: temperature, seed: seed) { done, _ in progress.update(done) }[0]
+        try SoundFile.write(Audio(mono: audio, sampleRate: preset.sampleRate), to: output,
+                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) \(preset.summary)")
+        common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
     }
 
     private func loadMel() throws -> (Tensor, MelPreset) {

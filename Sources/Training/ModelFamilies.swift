@@ -1,0 +1,62 @@
+import Foundation
+import Models
+import NN
+import TensorCore
+
+/// The model families `wavekit train` can build from a recipe.
+public enum ModelFamilies {
+    public static let names = [WaveNet.family]
+
+    /// Builds the model a recipe describes (a named preset with field overrides) as a task.
+    public static func task(for recipe: Recipe, seed: UInt64) throws -> TrainingTask {
+        switch recipe.model.family {
+        case WaveNet.family:
+            var config = WaveNetConfig.small
+            if let name = recipe.model.preset {
+                guard let p = WaveNetConfig.presets[name] else {
+                    throw TrainingError.recipe("model.preset '\(name)' is not a WaveNet preset; use one of: \(WaveNetConfig.presets.keys.sorted().joined(separator: ", ")).")
+                }
+                config = p
+            }
+            if let overrides = recipe.model.config {
+                guard case .object(var fields) = overrides else { throw TrainingError.recipe("model.config must be a mapping of WaveNet fields.") }
+                // Fill in the preset's values, then decode strictly (unknown keys named).
+                let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+                let known = Set(base.keys).union(WaveNetConfig.CodingKeysList.all)
+                if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+                    throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; WaveNet fields are: \(WaveNetConfig.CodingKeysList.all.sorted().joined(separator: ", ")).")
+                }
+                for (k, v) in base where fields[k] == nil { fields[k] = try JSONValue.from(v) }
+                config = try JSONValue.object(fields).decode(WaveNetConfig.self, path: "model.config")
+            }
+            if let preset = recipe.data.melPreset { config.melPreset = preset } else if config.cinChannels != nil {
+                throw TrainingError.recipe("this WaveNet is mel-conditioned: set data.mel_preset (for example tacotron2).")
+            }
+            var g = RandomGenerator(seed: seed)
+            let model = try WaveNet(config: config, using: &g)
+            let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            let generator = WaveNetGenerator(model: model)
+            return TrainingTask(module: model, family: WaveNet.family, configJSON: json, melPreset: config.melPreset,
+                                loss: { b in model.negativeLogLikelihood(audio: b.audio, mel: config.cinChannels == nil ? nil : b.mel,
+                                                                         speakers: config.nSpeakers == nil ? nil : b.speakers) },
+                                preview: { b in
+                                    // A fresh generator sees the current weights.
+                                    _ = generator
+                                    let gen = WaveNetGenerator(model: model)
+                                    let mel = config.cinChannels == nil ? nil : b.mel?.sliced(axis: 0, end: 1)
+                                    let n = Swift.min(b.audio.shape[1], 8000)
+                                    return (gen.generate(samples: n, mel: mel, speakers: config.nSpeakers == nil ? nil : [b.speakers[0]], seed: 0)[0], recipe.data.sampleRate)
+                                })
+        default:
+            throw TrainingError.recipe("unknown model family '\(recipe.model.family)'; available: \(names.joined(separator: ", ")).")
+        }
+    }
+}
+
+extension JSONValue {
+    static func from(_ any: Any) throws -> JSONValue {
+        let data = try JSONSerialization.data(withJSONObject: [any])
+        guard case .array(let a) = try JSONDecoder().decode(JSONValue.self, from: data), let v = a.first else { return .null }
+        return v
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import AudioIO
+import Foundation
+import Models
+import NN
+import TensorCore
+import Training
+
+/// `wavekit train`: the one way to train a model.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model from a recipe (YAML or JSON).",
+        discussion: """
+        The recipe names the data, the model family and configuration, the optimizer and the \
+        loop settings (Recipes/ has one per model; unknown keys are rejected by name). The run \
+        folder receives checkpoint.safetensors (on an interval, at the end and on Ctrl-C) and \
+        TensorBoard logs: `tensorboard --logdir RUN`. --resume continues a run exactly where \
+        its checkpoint left off.
+        """)
+
+    @Argument(help: "The recipe (.yaml, .yml or .json).") var recipe: String
+    @Option(help: "Run folder (default: runs/<recipe name>).") var out: String?
+    @Flag(help: "Continue from the run folder's checkpoint.") var resume = false
+    @Option(help: "Stop after this step (default: the recipe's steps).") var maxSteps: Int?
+    @Option(help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps).") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            common.apply()
+            var r = try Recipe.load(recipe)
+            if let seed { r.training.seed = seed }
+            let folder = out ?? "runs/\(r.name)"
+            let corpus = try AudioCorpus.scan(r.data.path, layout: r.data.layout)
+            let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
+            common.note("\(corpus.items.count) clips in \(r.data.path) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
+            let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
+            if let preset, preset.sampleRate != r.data.sampleRate {
+                throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
+            }
+            let train = try ClipLoader(items: trainItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
+            var noticed = false
+            train.notice = { message in if !noticed { noticed = true; common.note(message + " (and any others)") } }
+            let validation = validationItems.isEmpty ? nil
+                : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
+            let task = try ModelFamilies.task(for: r, seed: r.training.seed)
+            common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
+            let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)
+            if resume {
+                try trainer.resume()
+                common.note("resumed at step \(trainer.step)")
+            } else if FileManager.default.fileExists(atPath: trainer.checkpointPath) {
+                throw TrainingError.recipe("'\(trainer.checkpointPath)' exists; pass --resume to continue it or --out for a new run folder.")
+            }
+            let log = try TensorBoardWriter(folder: folder)
+            let isTerminal = isatty(STDERR_FILENO) != 0
+            let interrupted = try trainer.run(maxSteps: maxSteps, log: log) { rep in
+                guard !common.quiet else { return }
+                var line = String(format: "step %d/%d  loss %.4f  lr %.2e  %.2f steps/s  %@ left", rep.step, rep.steps, rep.loss,
+                                  rep.learningRate, rep.stepsPerSecond, Self.duration(rep.secondsLeft))
+                if let v = rep.validationLoss { line += String(format: "  validation %.4f", v) }
+                FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line + (rep.validationLoss != nil ? "\n" : "") : line + "\n").utf8))
+            }
+            if isTerminal && !common.quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+            common.note(interrupted ? "interrupted at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)"
+                                    : "finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
+        }
+    }
+
+    static func duration(_ s: Double) -> String {
+        guard s.isFinite else { return "?" }
+        let t = Int(s)
+        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t / 60 % 60) : String(format: "%dm%02ds", t / 60, t % 60)
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import AudioIO
+import DSP
+import Foundation
+import Models
+import NN
+import TensorCore
+
+/// Loading checkpoints and their mels for the neural commands.
+enum NeuralVocoding {
+    /// A WaveNet from a checkpoint, after checking the family.
+    static func waveNet(_ path: String) throws -> WaveNet {
+        let family = try WaveNet.family(ofCheckpoint: path)
+        guard family == WaveNet.family else {
+            throw NNError.wrongFamily(path: path, found: family, expected: WaveNet.family)
+        }
+        return try WaveNet.load(path)
+    }
+
+    /// The checkpoint's mel for `input` (.npy, validated against the checkpoint's preset and
+    /// band count, or audio, whose mel is computed with it), and the audio when given.
+    static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
+        guard let cin = model.config.cinChannels else {
+            throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
+        }
+        let preset = try MelPreset.named(model.config.melPreset ?? "tacotron2")
+        if input.lowercased().hasSuffix(".npy") {
+            let file = try NPY.read(input)
+            if let recorded = file.metadata["preset"], recorded != preset.name {
+                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but the checkpoint expects '\(preset.name)'; recompute it with `wavekit mel --preset \(preset.name)`.")
+            }
+            if file.tensor.rank == 2 && file.tensor.shape[0] != cin {
+                throw DSPError.melMismatch("'\(input)' has \(file.tensor.shape[0]) mel bands but the checkpoint expects \(cin); recompute it with `wavekit mel --preset \(preset.name)`.")
+            }
+            try preset.validate(file.tensor, source: input)
+            return (file.tensor, preset, nil)
+        }
+        var audio = try SoundFile.read(input, mixDown: true)
+        if audio.sampleRate != preset.sampleRate {
+            note("resampling \(audio.sampleRate) Hz → \(preset.sampleRate) Hz (the checkpoint's rate)")
+            audio = try Resampler.resample(audio, to: preset.sampleRate)
+        }
+        let samples = audio.monoSamples
+        return (try MelSpectrogram(preset: preset)(samples), preset, samples)
+    }
+}
+
+/// `wavekit generate`: audio from an unconditional (or speaker-conditioned) model.
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate audio clips from a model checkpoint.",
+        discussion: "For models without mel conditioning (a WaveNet trained on the digits corpus, for example). --count clips are generated together as one batch.")
+
+    @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
+    @Option(help: "Seconds per clip.") var seconds: Double = 1
+    @Option(name: .shortAndLong, help: "Output audio; with --count > 1, clips are numbered (out-1.wav, …).") var output: String
+    @Option(help: "Number of clips.") var count: Int = 1
+    @Option(help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
+    @Option(help: "Speaker id for speaker-conditioned models.") var speaker: Int?
+    @Option(help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
+    @Option(help: "Sample rate written to the file (Hz).") var sampleRate: Int = 16000
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be in (0, 600], got \(seconds).") }
+        if count < 1 || count > 64 { throw ValidationError("--count must be between 1 and 64, got \(count).") }
+        if temperature <= 0 { throw ValidationError("--temperature must be positive, got \(temperature).") }
+        if !SoundFile.writableExtensions.contains(URL(fileURLWithPath: output).pathExtension.lowercased()) {
+            throw ValidationError("--output '\(output)' needs an audio extension such as .wav.")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            common.apply()
+            let model = try NeuralVocoding.waveNet(checkpoint)
+            let c = model.config
+            if c.cinChannels != nil {
+                throw NNError.invalidConfig("'\(checkpoint)' is a mel-conditioned vocoder; use `wavekit vocode --checkpoint \(checkpoint) MEL.npy`.")
+            }
+            var speakers: [Int]?
+            if let n = c.nSpeakers {
+                let id = speaker ?? 0
+                guard id >= 0 && id < n else { throw NNError.invalidConfig("--speaker \(id) is out of range: the model has \(n) speakers (0…\(n - 1)).") }
+                speakers = Array(repeating: id, count: count)
+            } else if speaker != nil {
+                throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.")
+            }
+            let samples = Int(seconds * Double(sampleRate))
+            let progress = ProgressLine("generating", total: samples, unit: "samples", enabled: !common.quiet)
+            let clips = WaveNetGenerator(model: model, batch: count)
+                .generate(samples: samples, mel: nil, speakers: speakers, temperature: temperature, seed: seed) { done, _ in progress.update(done) }
+            for (i, clip) in clips.enumerated() {
+                let url = URL(fileURLWithPath: output)
+                let path = count == 1 ? output : url.deletingPathExtension().path + "-\(i + 1)." + url.pathExtension
+                try SoundFile.write(Audio(mono: clip, sampleRate: sampleRate), to: path,
+                                    comment: "WaveKit generate checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) temperature=\(temperature)")
+                common.note("wrote \(path)")
+            }
+        }
+    }
+}
+
+/// `wavekit score`: the model's teacher-forced likelihood of audio.
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Negative log-likelihood of audio under a model (teacher-forced).",
+        discussion: "Mel-conditioned models use --mel or the mel of the audio computed with the checkpoint's preset. Bits per sample are nats / ln 2.")
+
+    @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
+    @Argument(help: "Audio file.") var audio: String
+    @Option(help: "Mel-spectrogram (.npy) to condition on instead of the audio's own.") var mel: String?
+    @Flag(help: "Print one JSON object (nll_per_sample, bits_per_sample, samples).") var json = false
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try reportingErrors {
+            common.apply()
+            let model = try NeuralVocoding.waveNet(checkpoint)
+            var samples: [Float]
+            var m: Tensor?
+            if model.config.cinChannels != nil {
+                let (computed, preset, loaded) = try NeuralVocoding.mel(for: audio, model: model, note: common.note)
+                samples = loaded ?? []
+                m = computed
+                if let mel {
+                    let (given, _, _) = try NeuralVocoding.mel(for: mel, model: model, note: common.note)
+                    m = given
+                }
+                // Whole frames only: the mel covers frames · hop samples.
+                let n = Swift.min(samples.count, (m!.shape[1] - 1) * preset.hopLength)
+                samples = Array(samples.prefix(n))
+                m = m!.sliced(axis: 1, end: n / preset.hopLength)
+            } else {
+                samples = try SoundFile.read(audio, mixDown: true).monoSamples
+            }
+            guard samples.count > 1 else { throw AudioIOError.emptyAudio(audio) }
+            let nll = withoutGradient {
+                model.negativeLogLikelihood(audio: Tensor(shape: [1, samples.count], scalars: samples),
+                                            mel: m?.unsqueezed(axis: 0), speakers: model.config.nSpeakers == nil ? nil : [0]).item
+            }
+            let bits = nll / Float(Foundation.log(2.0))
+            if json {
+                print(String(format: "{\"bits_per_sample\":%.6f,\"nll_per_sample\":%.6f,\"samples\":%d}", bits, nll, samples.count))
+            } else {
+                print(String(format: "%@: %.4f nats/sample (%.4f bits/sample) over %d samples", audio, nll, bits, samples.count))
+            }
+        }
+    }
+}

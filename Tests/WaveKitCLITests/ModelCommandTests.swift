@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `wavekit train`, `vocode --checkpoint`, `generate` and `score` end to end on a tiny WaveNet.
+@Suite(.serialized) struct ModelCommandTests {
+    /// A tiny corpus of tones in LJSpeech layout, a recipe for a 4-layer WaveNet, and a 2-step run.
+    static func trainedRun() throws -> (dir: URL, checkpoint: String) {
+        let dir = try AudioCommandTests.folder()
+        let wavs = dir.appendingPathComponent("data/wavs")
+        try FileManager.default.createDirectory(at: wavs, withIntermediateDirectories: true)
+        var csv = ""
+        for i in 1...4 {
+            try AudioCommandTests.writeTone(wavs.appendingPathComponent("LJ001-000\(i).wav"), seconds: 0.4)
+            csv += "LJ001-000\(i)|tone \(i)|tone \(i)\n"
+        }
+        try csv.write(to: dir.appendingPathComponent("data/metadata.csv"), atomically: true, encoding: .utf8)
+        let recipe = """
+        name: tiny
+        data: {path: \(dir.path)/data, layout: ljspeech, sample_rate: 22050, mel_preset: tacotron2, validation_fraction: 0.25}
+        model: {family: wavenet, preset: small, config: {layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8}}
+        optimizer: {kind: adam, learning_rate: 0.001}
+        training: {batch_size: 2, crop_samples: 1024, steps: 2, checkpoint_every: 1, validate_every: 2, log_every: 1}
+        """
+        let path = dir.appendingPathComponent("tiny.yaml")
+        try recipe.write(to: path, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let r = try CLITests.run(["train", path.path, "--out", run, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return (dir, run + "/checkpoint.safetensors")
+    }
+
+    @Test func trainVocodeScoreAndErrors() throws {
+        let (dir, checkpoint) = try Self.trainedRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(FileManager.default.fileExists(atPath: checkpoint))
+        let events = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("run").path).filter { $0.hasPrefix("events.out.tfevents") }
+        #expect(events.count == 1)
+        // Training again into the same folder needs --resume; with it, training continues.
+        let recipe = dir.appendingPathComponent("tiny.yaml").path, run = dir.appendingPathComponent("run").path
+        let again = try CLITests.run(["train", recipe, "--out", run])
+        #expect(again.status != 0 && again.stderr.contains("--resume"))
+        let resumed = try CLITests.run(["train", recipe, "--out", run, "--resume", "--max-steps", "2"])
+        #expect(resumed.status == 0 && resumed.stderr.contains("resumed at step 2"), "\(resumed.stderr)")
+
+        let wav = dir.appendingPathComponent("data/wavs/LJ001-0001.wav").path
+        let out = dir.appendingPathComponent("vocoded.wav").path
+        let v = try CLITests.run(["vocode", wav, "--checkpoint", checkpoint, "-o", out, "--quiet"])
+        #expect(v.status == 0, "\(v.stderr)")
+        let info = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", out, "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(info?["sample_rate"] as? Int == 22050)
+
+        let s = try CLITests.run(["score", "--checkpoint", checkpoint, wav, "--json"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let o = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(Set(o.keys) == ["nll_per_sample", "bits_per_sample", "samples"])
+        let nll = o["nll_per_sample"] as? Double ?? 0, bits = o["bits_per_sample"] as? Double ?? 0
+        #expect(nll > 0 && abs(bits - nll / log(2)) < 1e-4)
+
+        // A mel with the wrong band count names both numbers; a conditioned model cannot `generate`.
+        let bands = dir.appendingPathComponent("bands.npy")
+        try AudioCommandTests().npy(shape: [40, 10], values: Array(repeating: -5, count: 400)).write(to: bands)
+        let b = try CLITests.run(["vocode", bands.path, "--checkpoint", checkpoint, "-o", out])
+        #expect(b.status != 0 && b.stderr.contains("40") && b.stderr.contains("80"), "\(b.stderr)")
+        let g = try CLITests.run(["generate", "--checkpoint", checkpoint, "-o", dir.appendingPathComponent("g.wav").path])
+        #expect(g.status != 0 && g.stderr.contains("mel-conditioned"))
+        let notModel = try CLITests.run(["score", "--checkpoint", wav, wav])
+        #expect(notModel.status != 0 && notModel.stderr.contains("not a valid safetensors checkpoint"))
+        let badRecipe = dir.appendingPathComponent("bad.yaml")
+        try "data: {path: /nonexistent, sample_rate: 22050}\nmodel: {family: wavenet}\n".write(to: badRecipe, atomically: true, encoding: .utf8)
+        let br = try CLITests.run(["train", badRecipe.path, "--out", dir.appendingPathComponent("r2").path])
+        #expect(br.status != 0 && br.stderr.contains("/nonexistent"))
+    }
+}

@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Convert a PyTorch checkpoint into a WaveKit safetensors checkpoint.
+
+Usage:
+    .venv-tools/bin/python tools/convert_checkpoint.py --from r9y9-wavenet SRC.pth -o DST.safetensors
+        [--hparams HPARAMS] [--stacks N] [--preset NAME] [--trust-pickle]
+
+--from r9y9-wavenet
+    A checkpoint written by r9y9/wavenet_vocoder's train.py (a dict with a
+    "state_dict" entry, plus optimizer state and step counters) or a bare
+    state_dict, with or without DataParallel's "module." prefix. Weight norm may
+    be stored as weight_g / weight_v (nn.utils.weight_norm) or as
+    parametrizations.weight.original0 / original1 (nn.utils.parametrizations);
+    the latter are renamed to weight_g / weight_v. Convolutions whose weight norm
+    was removed (a plain "weight") are split back into weight_g = ||weight|| and
+    weight_v = weight, which computes the same weight.
+
+    Every tensor is written as float32 under r9y9's own names (they are WaveKit's
+    names too) with metadata
+        format                  "pt"
+        wavekit.family          "wavenet"
+        wavekit.config          the WaveKit WaveNet config as JSON
+        wavekit.converted_from  "r9y9-wavenet"
+    Optimizer state and step counters are not converted.
+
+What comes from where
+    From the tensor shapes: out_channels, layers, residual/gate/skip channels,
+    kernel_size, scalar_input, cin_channels, gin_channels, n_speakers,
+    upsample_scales, cin_pad and the output distribution (256-way one-hot in and
+    out: mulaw; scalar input with 3K outputs: mol; scalar input with 2 outputs:
+    gaussian).
+    Not stored anywhere in the weights: the number of dilation cycles (stacks).
+    Give it with --stacks N, or with --hparams (r9y9 hparams: a JSON file, an
+    inline JSON object, or "name=value,name=value"). When hparams are given they
+    are checked against the shapes, and log_scale_min, input_type and
+    output_distribution are taken from them.
+    log_scale_min defaults to r9y9's np.log(1e-14) = -32.236 for mol and
+    np.log(1e-7) = -16.118 for gaussian (and mulaw, where it is unused).
+    mel_preset is --preset, else "r9y9" when the hparams' audio settings are
+    r9y9's LJSpeech ones, else null.
+
+Exit status: 0 on success, 1 for an unreadable or unrecognised input, 2 for a
+recognised checkpoint that WaveKit cannot represent (e.g. the 2018
+upsample_conv layout) or missing/contradictory settings.
+
+Needs torch and numpy; the safetensors package, when installed, reads the
+written file back as a check.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+
+import numpy as np
+
+R9Y9_LOG_SCALE_MIN_MOL = -32.23619130191664        # float(np.log(1e-14))
+R9Y9_LOG_SCALE_MIN_GAUSSIAN = -16.11809565095832   # float(np.log(1e-7))
+
+# WaveKit's mel presets (Sources/DSP/MelPreset.swift).
+KNOWN_PRESETS = ["tacotron2", "16k", "r9y9", "torchaudio"]
+
+# r9y9's LJSpeech audio hparams, which is what WaveKit's "r9y9" mel preset is.
+R9Y9_AUDIO = {"sample_rate": 22050, "fft_size": 1024, "hop_size": 256,
+              "num_mels": 80, "fmin": 125, "fmax": 7600}
+
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class ConvertError(Exception):
+    """A failure with a message for the user and an exit status."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+def log(msg):
+    print(msg, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------- loading
+
+def load_checkpoint(path, trust_pickle):
+    if not os.path.exists(path):
+        raise ConvertError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ConvertError(f"{path}: is a directory, expected a .pth checkpoint file")
+    import torch
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds
+        text = str(e)
+        if not trust_pickle and ("weights_only" in text or "Unsupported global" in text
+                                 or "WeightsUnpickler" in text):
+            why = next((ln.strip() for ln in text.splitlines() if "Unsupported global" in ln
+                        or "WeightsUnpickler error" in ln), "")
+            why = ANSI_RE.sub("", why)
+            raise ConvertError(
+                f"{path}: the checkpoint holds Python objects that torch.load only reads with "
+                f"weights_only=False. If you trust the file, rerun with --trust-pickle."
+                + (f"\n(torch: {why})" if why else ""))
+        raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
+                           f"{text.splitlines()[0] if text else ''})")
+    return obj
+
+
+def extract_state_dict(obj, path):
+    import torch
+    sd = obj
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if key in obj and isinstance(obj[key], dict):
+                sd = obj[key]
+                break
+    if not isinstance(sd, dict) or not sd:
+        raise ConvertError(f"{path}: holds no state_dict (found {type(obj).__name__})")
+    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise ConvertError(f"{path}: the state_dict holds no tensors")
+    # DataParallel / DistributedDataParallel prefix
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+PARAM_RE = re.compile(r"^(.*)\.parametrizations\.weight\.original([01])$")
+
+
+def normalise_names(tensors):
+    """parametrizations.weight.original0/1 -> weight_g / weight_v."""
+    out = {}
+    for k, v in tensors.items():
+        m = PARAM_RE.match(k)
+        if m:
+            k = f"{m.group(1)}.weight_{'g' if m.group(2) == '0' else 'v'}"
+        if k in out:
+            raise ConvertError(f"tensor {k} appears twice (both weight-norm spellings?)")
+        out[k] = v
+    return out
+
+
+def is_weight_normed_module(prefix):
+    """Whether r9y9 weight-normalises the module at `prefix`."""
+    return (prefix == "first_conv"
+            or re.fullmatch(r"conv_layers\.\d+\.(conv|conv1x1c|conv1x1g|conv1x1_out|conv1x1_skip)", prefix)
+            or re.fullmatch(r"last_conv_layers\.\d+", prefix)
+            or re.fullmatch(r"upsample_net\.upsample\.up_layers\.\d+", prefix)
+            or re.fullmatch(r"upsample_net\.up_layers\.\d+", prefix))
+
+
+def restore_weight_norm(tensors):
+    """A plain `weight` of a weight-normed module -> weight_g (norm over all but
+    dim 0) and weight_v (= weight). Returns the names it changed."""
+    import torch
+    changed = []
+    for k in list(tensors):
+        if not k.endswith(".weight"):
+            continue
+        prefix = k[:-len(".weight")]
+        if not is_weight_normed_module(prefix):
+            continue
+        if f"{prefix}.weight_g" in tensors or f"{prefix}.weight_v" in tensors:
+            raise ConvertError(f"{prefix} has both a plain weight and weight_g/weight_v")
+        w = tensors.pop(k)
+        dims = tuple(range(1, w.dim()))
+        g = torch.linalg.vector_norm(w.double(), dim=dims, keepdim=True).to(w.dtype)
+        tensors[f"{prefix}.weight_g"] = g
+        tensors[f"{prefix}.weight_v"] = w
+        changed.append(prefix)
+    return changed
+
+
+# ---------------------------------------------------------------------- hparams
+
+def parse_hparams(text):
+    if text is None:
+        return None
+    if os.path.exists(text):
+        with open(text) as f:
+            raw = f.read()
+        try:
+            hp = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise ConvertError(f"--hparams {text}: not valid JSON ({e})", 2)
+    elif text.lstrip().startswith("{"):
+        try:
+            hp = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConvertError(f"--hparams: not valid JSON ({e})", 2)
+    else:
+        hp = {}
+        for item in filter(None, (s.strip() for s in text.split(","))):
+            if "=" not in item:
+                raise ConvertError(f"--hparams: '{text}' is neither a file, a JSON object nor "
+                                   f"name=value pairs", 2)
+            name, value = item.split("=", 1)
+            try:
+                hp[name.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                hp[name.strip()] = value.strip().strip("'\"")
+    if not isinstance(hp, dict):
+        raise ConvertError("--hparams: expected a JSON object of r9y9 hparams", 2)
+    return hp
+
+
+def infer_mel_preset(hp):
+    if hp is None:
+        return None
+    if all(k in hp for k in R9Y9_AUDIO) and all(float(hp[k]) == float(v) for k, v in R9Y9_AUDIO.items()):
+        return "r9y9"
+    return None
+
+
+# ------------------------------------------------------------------ the network
+
+def shape(t):
+    return tuple(int(s) for s in t.shape)
+
+
+def infer_wavenet_config(tensors, hp, stacks_opt, preset):
+    def need(name):
+        if name not in tensors:
+            raise ConvertError(f"not an r9y9 WaveNet checkpoint: missing tensor {name}")
+        return tensors[name]
+
+    has_first = "first_conv.weight_v" in tensors
+    has_layers = any(k.startswith("conv_layers.") for k in tensors)
+    if has_layers and any(k.startswith("upsample_conv.") for k in tensors):
+        raise ConvertError("this is an r9y9 WaveNet checkpoint in the 2018 layout (upsample_conv.N "
+                           "ConvTranspose2d upsampling): the 2018 upsample_conv layout is recognised "
+                           "but not supported yet", 2)
+    if not (has_first and has_layers):
+        sample = ", ".join(sorted(tensors)[:6])
+        raise ConvertError("not an r9y9 WaveNet checkpoint: expected first_conv.weight_v and "
+                           f"conv_layers.N.* tensors, found {len(tensors)} tensors ({sample}, ...)")
+
+    fv = need("first_conv.weight_v")
+    residual, in_channels = shape(fv)[0], shape(fv)[1]
+    scalar_input = in_channels == 1
+
+    idx = sorted({int(m.group(1)) for k in tensors if (m := re.match(r"conv_layers\.(\d+)\.", k))})
+    layers = len(idx)
+    if idx != list(range(layers)):
+        raise ConvertError(f"conv_layers indices are not 0..{layers - 1}: {idx}")
+
+    cw = need("conv_layers.0.conv.weight_v")
+    gate, r_in, kernel = shape(cw)
+    if r_in != residual:
+        raise ConvertError(f"conv_layers.0.conv takes {r_in} channels, first_conv gives {residual}")
+    skip = shape(need("conv_layers.0.conv1x1_skip.weight_v"))[0]
+    out_w = need("last_conv_layers.3.weight_v")
+    out_channels = shape(out_w)[0]
+    if gate % 2:
+        raise ConvertError(f"gate channels {gate} are odd")
+
+    cin = shape(tensors["conv_layers.0.conv1x1c.weight_v"])[1] if "conv_layers.0.conv1x1c.weight_v" in tensors else None
+    gin = shape(tensors["conv_layers.0.conv1x1g.weight_v"])[1] if "conv_layers.0.conv1x1g.weight_v" in tensors else None
+    n_speakers = None
+    if "embed_speakers.weight" in tensors:
+        n_speakers, emb_dim = shape(tensors["embed_speakers.weight"])
+        if gin is None or emb_dim != gin:
+            raise ConvertError(f"embed_speakers is {n_speakers}x{emb_dim} but the layers take "
+                               f"gin_channels={gin}")
+    elif gin is not None:
+        raise ConvertError(f"the layers take global conditioning (gin_channels={gin}) but there is "
+                           "no embed_speakers table; WaveKit needs speaker ids and an embedding", 2)
+
+    # every layer must have the same shapes (dilations aside)
+    for i in idx:
+        for name, ref in (("conv", cw), ("conv1x1_skip", tensors["conv_layers.0.conv1x1_skip.weight_v"])):
+            t = need(f"conv_layers.{i}.{name}.weight_v")
+            if shape(t) != shape(ref):
+                raise ConvertError(f"conv_layers.{i}.{name} has shape {shape(t)}, layer 0 {shape(ref)}")
+        need(f"conv_layers.{i}.conv1x1_out.weight_v")
+
+    # upsampling network
+    upsample_scales, cin_pad = None, 0
+    ups_keys = [k for k in tensors if k.startswith("upsample_net.")]
+    if ups_keys:
+        if cin is None:
+            raise ConvertError("an upsample_net without local conditioning (conv1x1c) layers")
+        if "upsample_net.conv_in.weight" not in tensors:
+            raise ConvertError("upsample_net without conv_in: r9y9's plain UpsampleNetwork is not "
+                               "supported, only ConvInUpsampleNetwork", 2)
+        ci = shape(tensors["upsample_net.conv_in.weight"])
+        if ci[0] != cin or ci[1] != cin or ci[2] % 2 != 1:
+            raise ConvertError(f"upsample_net.conv_in.weight has shape {ci}, expected [{cin}, {cin}, odd]")
+        cin_pad = (ci[2] - 1) // 2
+        ups = sorted({int(m.group(1)) for k in ups_keys
+                      if (m := re.match(r"upsample_net\.upsample\.up_layers\.(\d+)\.weight_v$", k))})
+        if not ups:
+            raise ConvertError("upsample_net has no up_layers convolutions")
+        expected = [2 * j + 1 for j in range(len(ups))]
+        if ups != expected:
+            raise ConvertError(f"upsample up_layers convolutions sit at {ups}, not {expected}: "
+                               "an upsample_activation between the stages is not supported", 2)
+        upsample_scales = []
+        for j in ups:
+            w = shape(tensors[f"upsample_net.upsample.up_layers.{j}.weight_v"])
+            if len(w) != 4 or w[0] != 1 or w[1] != 1:
+                raise ConvertError(f"up_layers.{j} weight has shape {w}, expected [1, 1, 1, 2s+1]")
+            if w[2] != 1:
+                raise ConvertError(f"up_layers.{j} has freq_axis_kernel_size {w[2]}; WaveKit supports 1", 2)
+            if w[3] % 2 != 1 or w[3] < 3:
+                raise ConvertError(f"up_layers.{j} kernel width {w[3]} is not 2s+1")
+            upsample_scales.append((w[3] - 1) // 2)
+
+    # output distribution
+    if not scalar_input:
+        if in_channels != out_channels:
+            raise ConvertError(f"one-hot input of {in_channels} classes but {out_channels} outputs")
+        dist = "mulaw"
+        if out_channels != 256:
+            log(f"note: {out_channels}-class mu-law quantisation (r9y9 quantize_channels={out_channels})")
+    elif out_channels == 2:
+        dist = "gaussian"
+    elif out_channels % 3 == 0:
+        dist = "mol"
+    else:
+        raise ConvertError(f"scalar input with {out_channels} outputs is neither a mixture of "
+                           "logistics (3K) nor a Gaussian (2)", 2)
+
+    # settings the shapes cannot tell: hparams / options
+    hp = hp or {}
+    log_scale_min = None
+    if hp:
+        checks = {"layers": layers, "residual_channels": residual, "gate_channels": gate,
+                  "skip_out_channels": skip, "kernel_size": kernel, "out_channels": out_channels}
+        if cin is not None:
+            checks["cin_channels"] = cin
+        if gin is not None:
+            checks["gin_channels"] = gin
+        if cin is not None and "cin_pad" in hp:
+            checks["cin_pad"] = cin_pad
+        if n_speakers is not None and hp.get("n_speakers") is not None:
+            checks["n_speakers"] = n_speakers
+        bad = []
+        for k, v in checks.items():
+            if k in hp and hp[k] is not None and int(hp[k]) != v:
+                bad.append(f"{k}: hparams {hp[k]}, checkpoint {v}")
+        ups_hp = (hp.get("upsample_params") or {}).get("upsample_scales", hp.get("upsample_scales"))
+        if upsample_scales is not None and ups_hp is not None and list(map(int, ups_hp)) != upsample_scales:
+            bad.append(f"upsample_scales: hparams {ups_hp}, checkpoint {upsample_scales}")
+        itype = hp.get("input_type")
+        if itype is not None:
+            if itype == "mulaw-quantize" and dist != "mulaw":
+                bad.append(f"input_type: hparams mulaw-quantize, checkpoint has scalar input")
+            if itype in ("raw", "mulaw") and dist == "mulaw":
+                bad.append(f"input_type: hparams {itype}, checkpoint has one-hot input")
+            if itype == "mulaw" and dist != "mulaw":
+                raise ConvertError("input_type 'mulaw' (mu-law companded scalar samples) is not "
+                                   "supported: WaveKit's mol / gaussian WaveNets read and write raw "
+                                   "samples", 2)
+        od = hp.get("output_distribution")
+        if od is not None and dist != "mulaw":
+            want = {"Logistic": "mol", "Normal": "gaussian"}.get(od)
+            if want is None:
+                bad.append(f"output_distribution: unknown value {od!r}")
+            elif want != dist:
+                bad.append(f"output_distribution: hparams {od}, checkpoint shapes say {dist}")
+        if bad:
+            raise ConvertError("the hparams disagree with the checkpoint:\n  " + "\n  ".join(bad), 2)
+        if hp.get("log_scale_min") is not None:
+            log_scale_min = float(hp["log_scale_min"])
+
+    stacks = stacks_opt
+    if hp.get("stacks") is not None:
+        if stacks is not None and int(hp["stacks"]) != stacks:
+            raise ConvertError(f"--stacks {stacks} contradicts hparams stacks={hp['stacks']}", 2)
+        stacks = int(hp["stacks"])
+    if stacks is None:
+        raise ConvertError(
+            f"the checkpoint has {layers} layers but the number of dilation cycles (stacks) is not "
+            "stored in the weights. Pass --stacks N or --hparams with the model's r9y9 hparams "
+            f"(r9y9's default hparams have 24 layers in 4 stacks; possible here: "
+            f"{[s for s in range(1, layers + 1) if layers % s == 0]}).", 2)
+    if stacks < 1 or layers % stacks:
+        raise ConvertError(f"layers ({layers}) must be a multiple of stacks ({stacks})", 2)
+
+    if log_scale_min is None:
+        log_scale_min = R9Y9_LOG_SCALE_MIN_MOL if dist == "mol" else R9Y9_LOG_SCALE_MIN_GAUSSIAN
+
+    mel_preset = preset if preset is not None else (infer_mel_preset(hp) if cin is not None else None)
+    if cin is not None and mel_preset is None:
+        log("note: no mel preset recorded (pass --preset NAME); WaveKit will need one to "
+            "compute conditioning from audio")
+
+    return {
+        "out_channels": out_channels,
+        "layers": layers,
+        "stacks": stacks,
+        "residual_channels": residual,
+        "gate_channels": gate,
+        "skip_out_channels": skip,
+        "kernel_size": kernel,
+        "cin_channels": cin,
+        "gin_channels": gin,
+        "n_speakers": n_speakers,
+        "upsample_scales": upsample_scales,
+        "cin_pad": int(cin_pad),
+        "scalar_input": bool(scalar_input),
+        "output_distribution": dist,
+        "log_scale_min": float(log_scale_min),
+        "mel_preset": mel_preset,
+    }
+
+
+def expected_keys(cfg):
+    keys = {"first_conv.weight_g", "first_conv.weight_v", "first_conv.bias"}
+    for i in range(cfg["layers"]):
+        p = f"conv_layers.{i}."
+        keys |= {p + "conv.weight_g", p + "conv.weight_v", p + "conv.bias"}
+        for n in ("conv1x1_out", "conv1x1_skip"):
+            keys |= {p + n + ".weight_g", p + n + ".weight_v", p + n + ".bias"}
+        if cfg["cin_channels"] is not None:
+            keys |= {p + "conv1x1c.weight_g", p + "conv1x1c.weight_v"}
+        if cfg["gin_channels"] is not None:
+            keys |= {p + "conv1x1g.weight_g", p + "conv1x1g.weight_v"}
+    for j in (1, 3):
+        keys |= {f"last_conv_layers.{j}.weight_g", f"last_conv_layers.{j}.weight_v",
+                 f"last_conv_layers.{j}.bias"}
+    if cfg["n_speakers"] is not None:
+        keys.add("embed_speakers.weight")
+    if cfg["upsample_scales"] is not None:
+        keys.add("upsample_net.conv_in.weight")
+        for j in range(len(cfg["upsample_scales"])):
+            keys |= {f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_g",
+                     f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_v"}
+    return keys
+
+
+def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust_pickle=False):
+    import torch
+
+    obj = load_checkpoint(src, trust_pickle)
+    tensors = normalise_names(extract_state_dict(obj, src))
+    restored = restore_weight_norm(tensors)
+    if restored:
+        log(f"note: {len(restored)} convolutions had weight norm removed; stored as "
+            "weight_g = ||weight||, weight_v = weight")
+    cfg = infer_wavenet_config(tensors, parse_hparams(hparams), stacks, preset)
+
+    want = expected_keys(cfg)
+    missing = sorted(want - set(tensors))
+    extra = sorted(set(tensors) - want)
+    if missing:
+        raise ConvertError(f"{src}: incomplete WaveNet checkpoint, missing {len(missing)} tensors: "
+                           + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+    if extra:
+        raise ConvertError(f"{src}: tensors WaveKit's WaveNet does not have: "
+                           + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""), 2)
+
+    out = {}
+    for k in sorted(tensors):
+        t = tensors[k].detach().to("cpu")
+        if not t.is_floating_point():
+            raise ConvertError(f"tensor {k} has dtype {t.dtype}, expected floating point")
+        t = t.to(torch.float32).contiguous()
+        if not torch.isfinite(t).all():
+            raise ConvertError(f"tensor {k} holds NaN or infinite values")
+        out[k] = t
+
+    metadata = {
+        "format": "pt",
+        "wavekit.family": "wavenet",
+        "wavekit.config": json.dumps(cfg, sort_keys=True),
+        "wavekit.converted_from": "r9y9-wavenet",
+    }
+    if isinstance(obj, dict):
+        for key in ("global_step", "global_epoch"):
+            if isinstance(obj.get(key), (int, np.integer)):
+                metadata[f"wavekit.source_{key}"] = str(int(obj[key]))
+    d = os.path.dirname(os.path.abspath(dst))
+    if not os.path.isdir(d):
+        raise ConvertError(f"{dst}: folder {d} does not exist")
+    write_safetensors(out, dst, metadata)
+    n_params = sum(t.numel() for t in out.values())
+    return cfg, n_params, len(out)
+
+
+def write_safetensors(tensors, path, metadata):
+    """Writes float32 tensors as safetensors, byte-for-byte reproducibly (the
+    safetensors package orders the metadata by a hash map, so its files differ
+    from run to run). Names are sorted; the header is padded to 8 bytes."""
+    header = {"__metadata__": dict(sorted(metadata.items()))}
+    blobs, offset = [], 0
+    for name in sorted(tensors):
+        data = tensors[name].numpy().astype("<f4", copy=False).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    head += b" " * (-len(head) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(len(head).to_bytes(8, "little"))
+        f.write(head)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+    # read it back with the reference implementation when it is installed
+    try:
+        from safetensors import safe_open
+    except ImportError:
+        return
+    with safe_open(path, framework="np") as f:
+        if f.metadata() != metadata or sorted(f.keys()) != sorted(tensors):
+            raise ConvertError(f"{path}: the written file does not read back correctly")
+
+
+CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="See the module docstring for details.")
+    p.add_argument("--from", dest="source", required=True, choices=sorted(CONVERTERS),
+                   help="what kind of checkpoint SRC is")
+    p.add_argument("src", metavar="SRC.pth")
+    p.add_argument("-o", "--output", required=True, metavar="DST.safetensors")
+    p.add_argument("--hparams", help="r9y9 hparams: JSON file, inline JSON or name=value,...")
+    p.add_argument("--stacks", type=int, help="dilation cycles (not stored in the weights)")
+    p.add_argument("--preset", help=f"mel preset the model was trained on ({', '.join(KNOWN_PRESETS)})")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="let torch.load unpickle arbitrary objects (only for files you trust)")
+    args = p.parse_args(argv)
+
+    if args.preset is not None and args.preset not in KNOWN_PRESETS:
+        log(f"error: unknown mel preset '{args.preset}'; use one of: {', '.join(KNOWN_PRESETS)}")
+        return 2
+    if os.path.abspath(args.src) == os.path.abspath(args.output):
+        log("error: the output would overwrite the input")
+        return 2
+    try:
+        import torch  # noqa: F401
+        import safetensors  # noqa: F401
+    except ImportError as e:
+        log(f"error: {e.name} is not installed (run tools/venv.sh and use .venv-tools/bin/python)")
+        return 1
+    try:
+        cfg, n_params, n_tensors = CONVERTERS[args.source](
+            args.src, args.output, hparams=args.hparams, stacks=args.stacks,
+            preset=args.preset, trust_pickle=args.trust_pickle)
+    except ConvertError as e:
+        log(f"error: {e}")
+        return e.status
+    print(f"wrote {args.output}: {n_tensors} tensors, {n_params} parameters")
+    print(f"wavenet config: {json.dumps(cfg, sort_keys=True)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
