@@ -388,6 +388,22 @@ void wk_overlap_add(long frames, long n, long hop, const float *framesData, long
 
 /* ---------------------------------------------------------------- cached generation */
 
+/* Register tiles: BT batch rows × MT outputs of accumulators stay in vector registers across
+ * the whole K loop (4 × 32 or 1 × 64 floats = 8 or 4 AVX-512 registers), so each weight
+ * vector loaded feeds BT FMAs and nothing is stored until the end. */
+#define SMALL_GEMM_TILE(BT, MT) do { \
+    float acc[BT][MT]; \
+    for (long i = 0; i < BT; i++) for (long j = 0; j < MT; j++) acc[i][j] = Y[(b0 + i) * ldy + m0 + j]; \
+    for (long k = 0; k < K; k++) { \
+        const float *w = Wt + k * M + m0; \
+        for (long i = 0; i < BT; i++) { \
+            const float xv = X[(b0 + i) * ldx + k]; \
+            for (long j = 0; j < MT; j++) acc[i][j] += w[j] * xv; \
+        } \
+    } \
+    for (long i = 0; i < BT; i++) for (long j = 0; j < MT; j++) Y[(b0 + i) * ldy + m0 + j] = acc[i][j]; \
+} while (0)
+
 WK_CLONES
 void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float *Wt, const float *bias,
                    float *Y, long ldy, int accumulate) {
@@ -396,9 +412,19 @@ void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float
         if (!accumulate) { for (long m = 0; m < M; m++) y[m] = 0.0f; }
         if (bias) { for (long m = 0; m < M; m++) y[m] += bias[m]; }
     }
+    long b0 = 0;
+    if (M % 32 == 0) {
+        for (; b0 + 4 <= B; b0 += 4)
+            for (long m0 = 0; m0 < M; m0 += 32) SMALL_GEMM_TILE(4, 32);
+    }
+    if (M % 64 == 0) {
+        for (; b0 < B; b0++)
+            for (long m0 = 0; m0 < M; m0 += 64) SMALL_GEMM_TILE(1, 64);
+    }
+    /* Whatever the tiles did not cover: axpy sweeps. */
     for (long k = 0; k < K; k++) {
         const float *w = Wt + k * M;
-        for (long b = 0; b < B; b++) {
+        for (long b = b0; b < B; b++) {
             const float xv = X[b * ldx + k];
             if (xv == 0.0f) continue;
             float *y = Y + b * ldy;
