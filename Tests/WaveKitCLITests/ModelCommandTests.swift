@@ -70,4 +70,28 @@ import Testing
         let br = try CLITests.run(["train", badRecipe.path, "--out", dir.appendingPathComponent("r2").path])
         #expect(br.status != 0 && br.stderr.contains("/nonexistent"))
     }
+
+    /// A run killed with SIGKILL at an arbitrary moment leaves the last complete checkpoint loadable.
+    @Test func killDashNineLeavesALoadableCheckpoint() throws {
+        let (dir, checkpoint) = try Self.trainedRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let recipe = try String(contentsOf: dir.appendingPathComponent("tiny.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "steps: 2,", with: "steps: 100000,")
+        let long = dir.appendingPathComponent("long.yaml")
+        try recipe.write(to: long, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        for delay in [0.8, 1.7] {
+            let p = Process()
+            p.executableURL = CLITests.binary
+            p.arguments = ["train", long.path, "--out", run, "--resume", "--quiet"]
+            try p.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let info = try CLITests.run(["info", checkpoint, "--json"])
+            #expect(info.status == 0, "\(info.stderr)")
+            let o = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any] ?? [:]
+            #expect(o["family"] as? String == "wavenet" && Int(o["step"] as? String ?? "") ?? 0 >= 2)
+        }
+    }
 }

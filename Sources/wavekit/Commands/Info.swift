@@ -1,6 +1,8 @@
 import ArgumentParser
 import AudioIO
+import DSP
 import Foundation
+import NN
 
 /// `wavekit info`: what an audio file (or a WaveKit .npy) holds.
 struct Info: ParsableCommand {
@@ -20,6 +22,7 @@ struct Info: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if file.lowercased().hasSuffix(".npy") { return try describeArray() }
+            if file.lowercased().hasSuffix(".safetensors") { return try describeCheckpoint() }
             let audio = try SoundFile.read(file)
             let info = try SoundFile.info(file)
             let peak = Loudness.dbfs(audio.peak), rms = Loudness.dbfs(audio.rms)
@@ -44,6 +47,28 @@ struct Info: ParsableCommand {
             rms:         \(db(rms))
             """)
         }
+    }
+
+    private func describeCheckpoint() throws {
+        let f = try Safetensors.read(file)
+        let model = f.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }
+        let parameters = model.values.reduce(0) { $0 + $1.count }
+        let meta = f.metadata
+        if json {
+            var o: [String: Any] = ["tensors": f.tensors.count, "parameters": parameters]
+            for (k, v) in meta where k.hasPrefix("wavekit.") && k != "wavekit.recipe" { o[String(k.dropFirst(8))] = v }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("file:       \(file)")
+        print("family:     \(meta[Checkpoint.familyKey] ?? "unknown (not a WaveKit checkpoint: convert it with tools/convert_checkpoint.py)")")
+        print("parameters: \(parameters) in \(model.count) tensors")
+        if let preset = meta["wavekit.mel_preset"] {
+            let summary = (try? MelPreset.named(preset).summary) ?? "preset=\(preset)"
+            print("mel:        \(summary)")
+        }
+        if let step = meta["wavekit.step"] { print("step:       \(step) (a training checkpoint: optimizer state included)") }
+        if let config = meta[Checkpoint.configKey] { print("config:     \(config)") }
     }
 
     private func describeArray() throws {
