@@ -95,6 +95,9 @@ void wk_overlap_add(long frames, long n, long hop, const float *framesData, long
 /// weight row is used for every batch item while it is in cache.
 void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float *Wt, const float *bias,
                    float *Y, long ldy, int accumulate);
+/// One categorical draw per row of logits [B, C] at temperature 1/invT: u[b] in [0, 1);
+/// the chosen class index is written to out[b] (as a float).
+void wk_sample_categorical(long B, long C, const float *logits, float invT, const float *u, float *out, float *scratch);
 /// y[i] = max(x[i], 0) · scale.
 void wk_relu_scale(long n, const float *x, float *y, float scale);
 

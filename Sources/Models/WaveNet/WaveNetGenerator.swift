@@ -16,7 +16,8 @@ public final class WaveNetGenerator {
 
     // Packed weights, transposed for wk_small_gemm ([K, M] row-major).
     let firstW: Storage, firstB: Storage                // [in, R], [R]
-    let convW: [Storage], convB: [Storage]              // [k·R, G], [G]
+    let convA: [Storage], convS: [Storage]              // tanh and sigmoid halves, [k·R, G/2] tap-major
+    let biasA: [Storage], biasS: [Storage]              // [G/2]
     let outW: [Storage], outB: [Storage]                // [G/2, R], [R]
     let skipW: [Storage], skipB: [Storage]              // [G/2, S], [S]
     let head1W: Storage, head1B: Storage                // [S, S], [S]
@@ -27,7 +28,8 @@ public final class WaveNetGenerator {
     // State: per-layer ring buffers [ring][B][R], and scratch.
     let rings: [Storage]
     let ringLength: [Int]
-    let taps: Storage, hidden: Storage, gateOut: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
+    let hidden: Storage, gateA: Storage, gateS: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
+    let sampleScratch: Storage, uniforms: Storage, classes: Storage
     public let logits: Storage                          // [B, out] after `step`
     var t = 0
 
@@ -57,8 +59,10 @@ public final class WaveNetGenerator {
             return out
         }
         firstW = packed(model.firstConv.effectiveWeight); firstB = vector(model.firstConv.bias, r)
-        convW = model.convLayers.map { packed($0.conv.effectiveWeight) }
-        convB = model.convLayers.map { vector($0.conv.bias, g) }
+        convA = model.convLayers.map { packed($0.conv.effectiveWeight.sliced(axis: 0, end: h)) }
+        convS = model.convLayers.map { packed($0.conv.effectiveWeight.sliced(axis: 0, start: h)) }
+        biasA = model.convLayers.map { Self.slice(vector($0.conv.bias, g), from: 0, count: h) }
+        biasS = model.convLayers.map { Self.slice(vector($0.conv.bias, g), from: h, count: h) }
         outW = model.convLayers.map { packed($0.conv1x1Out.effectiveWeight) }
         outB = model.convLayers.map { vector($0.conv1x1Out.bias, r) }
         skipW = model.convLayers.map { packed($0.conv1x1Skip.effectiveWeight) }
@@ -76,7 +80,8 @@ public final class WaveNetGenerator {
         globalW = c.ginChannels == nil ? [] : model.convLayers.map { packed($0.conv1x1g!.effectiveWeight) }
         ringLength = (0..<c.layers).map { (k - 1) * c.dilation(ofLayer: $0) + 1 }
         rings = ringLength.map { Storage(count: $0 * batch * r, repeating: 0) }
-        taps = Storage(count: batch * k * r); hidden = Storage(count: batch * r); gateOut = Storage(count: batch * g)
+        hidden = Storage(count: batch * r); gateA = Storage(count: batch * h); gateS = Storage(count: batch * h)
+        sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch); classes = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
     }
@@ -87,30 +92,40 @@ public final class WaveNetGenerator {
         t = 0
     }
 
-    /// Advances one step: `input` [B, in] is the previous sample (scalar) or its one-hot;
-    /// `cond` points at the precomputed conditioning [B][L·G] of this step (or nil), `global`
-    /// at [B][L·G] constants. Leaves the distribution parameters in `logits` [B, out].
-    func step(input: UnsafePointer<Float>, inputWidth: Int, cond: UnsafePointer<Float>?, condStride: Int, global: UnsafePointer<Float>?) {
+    static func slice(_ s: Storage, from: Int, count: Int) -> Storage {
+        let out = Storage(count: count)
+        out.base.update(from: s.base + from, count: count)
+        return out
+    }
+
+    /// Advances one step. `hidden` [B, R] must hold the first convolution's output for the
+    /// previous sample; `cond` points at this step's conditioning laid out [L][2][B][G/2]
+    /// (tanh half, sigmoid half) or is nil, `global` likewise for the speaker term. Leaves
+    /// the distribution parameters in `logits` [B, out].
+    func step(cond: UnsafePointer<Float>?, global: UnsafePointer<Float>?) {
         let c = config
-        let (r, g, s, k, h, b) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
-        wk_small_gemm(b, inputWidth, r, input, inputWidth, firstW.base, firstB.base, hidden.base, r, 0)
+        let (r, s, k, h, b) = (c.residualChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
+        let half = b * h
         Kernels.zero(skips.base, count: b * s)
         for l in 0..<c.layers {
             let ring = rings[l], n = ringLength[l], d = c.dilation(ofLayer: l)
-            // Store this layer's input, then gather taps t − (k−1−j)·d, j = 0 … k−1.
             (ring.base + (t % n) * b * r).update(from: hidden.base, count: b * r)
+            // The dilated convolution tap by tap, straight from the ring: x[t − (k−1−j)·d].
             for j in 0..<k {
                 let slot = ((t - (k - 1 - j) * d) % n + n) % n
-                let src = ring.base + slot * b * r
-                for bi in 0..<b { (taps.base + bi * k * r + j * r).update(from: src + bi * r, count: r) }
+                let x = ring.base + slot * b * r
+                wk_small_gemm(b, r, h, x, r, convA[l].base + j * r * h, j == 0 ? biasA[l].base : nil, gateA.base, h, j == 0 ? 0 : 1)
+                wk_small_gemm(b, r, h, x, r, convS[l].base + j * r * h, j == 0 ? biasS[l].base : nil, gateS.base, h, j == 0 ? 0 : 1)
             }
-            wk_small_gemm(b, k * r, g, taps.base, k * r, convW[l].base, convB[l].base, gateOut.base, g, 0)
-            for bi in 0..<b {
-                let y = gateOut.base + bi * g
-                if let cond { wk_accumulate(g, cond + bi * condStride + l * g, y) }
-                if let global { wk_accumulate(g, global + bi * c.layers * g + l * g, y) }
-                wk_gated(h, y, y + h, z.base + bi * h)
+            if let cond {
+                wk_accumulate(half, cond + l * 2 * half, gateA.base)
+                wk_accumulate(half, cond + l * 2 * half + half, gateS.base)
             }
+            if let global {
+                wk_accumulate(half, global + l * 2 * half, gateA.base)
+                wk_accumulate(half, global + l * 2 * half + half, gateS.base)
+            }
+            wk_gated(half, gateA.base, gateS.base, z.base)
             // Residual (into `hidden`, scaled by √½) and skip.
             wk_small_gemm(b, h, r, z.base, h, outW[l].base, outB[l].base, hidden.base, r, 1)
             wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * r, hidden.base, hidden.base, Float(0.5).squareRoot())
@@ -123,25 +138,48 @@ public final class WaveNetGenerator {
         t += 1
     }
 
-    /// Conditioning of all layers for frames-upsampled `c` [B, C_mel, T] over steps
-    /// [from, from + count): [B, count, L·G].
-    func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
-        guard let c, let condW else { return nil }
-        return withoutGradient {
-            c.sliced(axis: 2, start: from, end: from + count).permuted([0, 2, 1]).matmul(condW).contiguous()
+    /// The first convolution of the previous sample (or class, whose one-hot product is a row
+    /// of the packed weight) into `hidden`.
+    func feed(_ previous: UnsafePointer<Float>) {
+        let c = config, r = c.residualChannels
+        for bi in 0..<batch {
+            let dst = hidden.base + bi * r
+            if c.scalarInput {
+                for i in 0..<r { dst[i] = firstB.base[i] + firstW.base[i] * previous[bi] }
+            } else {
+                dst.update(from: firstW.base + Int(previous[bi]) * r, count: r)
+                wk_accumulate(r, firstB.base, dst)
+            }
         }
     }
 
+    /// Conditioning of all layers for upsampled `c` [B, C_mel, T] over steps
+    /// [from, from + count), laid out [count][L][2][B][G/2] so one step's is contiguous.
+    func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
+        guard let c, let condW else { return nil }
+        let cfg = config
+        return withoutGradient {
+            c.sliced(axis: 2, start: from, end: from + count).permuted([0, 2, 1]).matmul(condW)      // [B, n, L·G]
+                .reshaped([batch, count, cfg.layers, 2, cfg.gateChannels / 2]).permuted([1, 2, 3, 0, 4]).contiguous()
+        }
+    }
+
+    /// The speaker term of every layer, laid out [L][2][B][G/2] like `conditioning`.
     func globalConditioning(_ speakers: [Int]?) -> Storage? {
         guard let speakers, let gc = model.speakerConditioning(speakers) else { return nil }
         let c = config, g = c.gateChannels
-        let out = Storage(count: batch * c.layers * g)
+        let perLayer = Storage(count: c.layers * batch * g)                    // [L][B][G]
         let gv = gc.reshaped([batch, -1]).contiguous()
         gv.withUnsafeBufferPointer { src in
             for l in 0..<c.layers {
-                wk_small_gemm(batch, c.ginChannels!, g, src.baseAddress!, c.ginChannels!, globalW[l].base, nil, out.base + l * g, c.layers * g, 0)
+                wk_small_gemm(batch, c.ginChannels!, g, src.baseAddress!, c.ginChannels!, globalW[l].base, nil, perLayer.base + l * batch * g, g, 0)
             }
         }
+        let laid = withoutGradient {
+            Tensor(shape: [c.layers, batch, 2, g / 2], storage: perLayer).permuted([0, 2, 1, 3]).contiguous()
+        }
+        let out = Storage(count: laid.count)
+        laid.withUnsafeBufferPointer { out.base.update(from: $0.baseAddress!, count: laid.count) }
         return out
     }
 
@@ -153,8 +191,7 @@ public final class WaveNetGenerator {
         let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
         precondition(up.map { $0.shape[2] >= steps } ?? true, "WaveNetGenerator.forced: the mel covers fewer than \(steps) samples")
         let global = globalConditioning(speakers)
-        let width = c.scalarInput ? 1 : c.outChannels
-        let input = Storage(count: batch * width, repeating: 0)
+        let input = Storage(count: batch, repeating: 0)
         let a = audio.contiguous().scalars
         var out = [Float](repeating: 0, count: batch * c.outChannels * steps)
         let chunk = 1024
@@ -166,11 +203,11 @@ public final class WaveNetGenerator {
             for i in 0..<n {
                 let step = from + i
                 for bi in 0..<batch {
-                    let prev: Float = step == 0 ? (c.scalarInput ? 0 : Float(c.outChannels / 2)) : a[bi * steps + step - 1]
-                    setInput(input.base + bi * width, prev)
+                    input.base[bi] = step == 0 ? (c.scalarInput ? 0 : Float(c.outChannels / 2)) : a[bi * steps + step - 1]
                 }
-                self.step(input: input.base, inputWidth: width, cond: condBase.map { UnsafePointer($0 + i * c.layers * c.gateChannels) },
-                          condStride: n * c.layers * c.gateChannels, global: global.map { UnsafePointer($0.base) })
+                feed(input.base)
+                self.step(cond: condBase.map { UnsafePointer($0 + i * c.layers * c.gateChannels * batch) },
+                          global: global.map { UnsafePointer($0.base) })
                 for bi in 0..<batch {
                     for o in 0..<c.outChannels { out[(bi * c.outChannels + o) * steps + step] = logits.base[bi * c.outChannels + o] }
                 }
@@ -180,11 +217,6 @@ public final class WaveNetGenerator {
         return Tensor(shape: [batch, c.outChannels, steps], scalars: out)
     }
 
-    private func setInput(_ p: UnsafeMutablePointer<Float>, _ value: Float) {
-        if config.scalarInput { p[0] = value; return }
-        Kernels.zero(p, count: config.outChannels)
-        p[Int(value)] = 1
-    }
 
     /// Generates up to `samples` samples for each of the batch's utterances, conditioned on
     /// `mel` [B, C_mel, F] (at most F · hop samples: a mel covers no more) and speakers;
@@ -197,43 +229,33 @@ public final class WaveNetGenerator {
         let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
         let samples = Swift.min(requested, up?.shape[2] ?? requested)
         let global = globalConditioning(speakers)
-        let width = c.scalarInput ? 1 : c.outChannels
-        let input = Storage(count: batch * width, repeating: 0)
-        for bi in 0..<batch { setInput(input.base + bi * width, c.scalarInput ? 0 : Float(c.outChannels / 2)) }
+        let input = Storage(count: batch, repeating: c.scalarInput ? 0 : Float(c.outChannels / 2))
         var audio = [[Float]](repeating: [], count: batch)
         for bi in 0..<batch { audio[bi].reserveCapacity(samples) }
         let distribution = c.distribution
         let chunk = 1024
         var from = 0
-        var probabilities = [Double](repeating: 0, count: c.outChannels)
+        let invT = 1 / Swift.max(temperature, 1e-6)
+        let table = (0..<c.outChannels).map { MuLawClasses.decode($0, classes: c.outChannels) }
         while from < samples {
             let n = Swift.min(chunk, samples - from)
             let cond = conditioning(up, from: from, count: n)
             let condBase = cond.map { $0.storage.base + $0.offset }
             for i in 0..<n {
-                step(input: input.base, inputWidth: width, cond: condBase.map { UnsafePointer($0 + i * c.layers * c.gateChannels) },
-                     condStride: n * c.layers * c.gateChannels, global: global.map { UnsafePointer($0.base) })
-                for bi in 0..<batch {
-                    let row = logits.base + bi * c.outChannels
-                    let value: Float
-                    if c.outputDistribution == .mulaw {
-                        // Softmax with temperature and inverse-CDF sampling, in place, no allocation.
-                        var m = -Float.infinity
-                        for o in 0..<c.outChannels { m = Swift.max(m, row[o]) }
-                        var total = 0.0
-                        let invT = 1 / Double(Swift.max(temperature, 1e-6))
-                        for o in 0..<c.outChannels { let p = Foundation.exp(Double(row[o] - m) * invT); probabilities[o] = p; total += p }
-                        let u = Double(rng.nextUniform()) * total
-                        var acc = 0.0, k = c.outChannels - 1
-                        for o in 0..<c.outChannels { acc += probabilities[o]; if u < acc { k = o; break } }
-                        setInput(input.base + bi * width, Float(k))
-                        value = MuLawClasses.decode(k, classes: c.outChannels)
-                    } else {
+                feed(input.base)
+                step(cond: condBase.map { UnsafePointer($0 + i * c.layers * c.gateChannels * batch) }, global: global.map { UnsafePointer($0.base) })
+                if c.outputDistribution == .mulaw {
+                    for bi in 0..<batch { uniforms.base[bi] = rng.nextUniform() }
+                    wk_sample_categorical(batch, c.outChannels, logits.base, invT, uniforms.base, input.base, sampleScratch.base)
+                    for bi in 0..<batch { audio[bi].append(table[Int(input.base[bi])]) }
+                } else {
+                    for bi in 0..<batch {
+                        let row = logits.base + bi * c.outChannels
                         let params = Tensor(shape: [1, c.outChannels, 1], scalars: Array(UnsafeBufferPointer(start: row, count: c.outChannels)))
-                        value = distribution.sample(params, temperature: temperature, using: &rng).item
+                        let value = distribution.sample(params, temperature: temperature, using: &rng).item
                         input.base[bi] = value
+                        audio[bi].append(value)
                     }
-                    audio[bi].append(value)
                 }
                 let done = from + i + 1
                 if done % 1000 == 0 { progress?(done, samples) }
