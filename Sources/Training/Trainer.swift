@@ -65,6 +65,10 @@ public final class Trainer {
         try optimizer.load(Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("optimizer.") }
             .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
         step = Int(file.metadata["wavekit.step"] ?? "0") ?? 0
+        if let ema {
+            let saved = Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("ema.") }.map { (String($0.key.dropFirst(4)), $0.value) })
+            ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
+        }
     }
 
     /// Runs until `maxSteps` (default: the recipe's steps) or Ctrl-C. Returns true when stopped by Ctrl-C.
@@ -155,6 +159,7 @@ public final class Trainer {
         var metadata = [Checkpoint.familyKey: task.family, Checkpoint.configKey: task.configJSON,
                         "wavekit.step": "\(step)", "wavekit.recipe": recipeJSON, "format": "pt"]
         if let preset = task.melPreset { metadata["wavekit.mel_preset"] = preset }
+        if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
     }
 }

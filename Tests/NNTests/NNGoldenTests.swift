@@ -276,3 +276,18 @@ enum NNGolden {
         #expect(p.value.scalars == q.value.scalars)
     }
 }
+
+@Suite struct EMATests {
+    @Test func warmUpFollowsTheWeightsEarlyAndAveragesLater() {
+        let p = Parameter(Tensor([0]))
+        let m = Sequential([])
+        _ = m
+        final class One: Module { let w: Parameter; init(_ p: Parameter) { w = p } }
+        let module = One(p)
+        let ema = ExponentialMovingAverage(of: module, decay: 0.9999)
+        for i in 1...10 { p.value = Tensor([Float(i)]); ema.update(from: module) }
+        // With warm-up the average tracks the recent weights instead of staying near 0.
+        #expect(ema.shadow["w"]!.item > 5)
+        #expect(ema.updates == 10)
+    }
+}

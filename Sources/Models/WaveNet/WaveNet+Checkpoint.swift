@@ -15,9 +15,12 @@ extension WaveNet {
         let (config, file) = try Checkpoint.load(path, family: family, config: WaveNetConfig.self)
         var g = RandomGenerator(seed: 0)
         let model = try WaveNet(config: config, using: &g)
-        // Training checkpoints carry optimizer state and EMA weights; prefer the EMA weights.
+        // Training checkpoints carry optimizer state and may carry averaged (EMA) weights, which
+        // are used when the file records how many updates they hold (warm-up-corrected averages).
         var tensors = Checkpoint.modelTensors(file).filter { !$0.key.hasPrefix("ema.") }
-        for (k, v) in file.tensors where k.hasPrefix("ema.") { tensors[String(k.dropFirst(4))] = v }
+        if file.metadata["wavekit.ema_updates"] != nil {
+            for (k, v) in file.tensors where k.hasPrefix("ema.") { tensors[String(k.dropFirst(4))] = v }
+        }
         try model.load(tensors, source: path)
         model.setTraining(false)
         return model

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Objective vocoder quality on held-out clips: copy synthesis by a WaveKit checkpoint and by
+Griffin-Lim (32 iterations) from the same mels, against the original audio.
+
+Metrics (lower is better), on time-aligned signals cut to the same length:
+  - log-mel L1: mean |ln(mel_orig) - ln(mel_vocoded)| over non-silent bins (tacotron2 mel,
+    natural log, floor 1e-5; bins where the original is above the floor);
+  - MCD (mel-cepstral distortion, dB): (10 / ln 10) * sqrt(2 * sum_{d=1..24} (c_d - c'_d)^2),
+    averaged over non-silent frames, with c the DCT-II (ortho) of the log mel power spectrum
+    (librosa-style mel-cepstra; coefficient 0, the energy, is excluded as usual).
+
+Usage:
+  tools/venv.sh
+  .venv-tools/bin/python tools/eval/compare_vocoders.py --checkpoint CKPT --clips a.wav b.wav ... \
+      [--wavekit .build/release/wavekit] [--out bench-results/vocoder-eval]
+It calls `wavekit vocode` for both vocoders and prints a table plus means.
+"""
+import argparse, json, os, subprocess, sys
+import numpy as np
+import librosa, soundfile as sf
+import scipy.fft
+
+
+def logmel(y, sr):
+    m = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=1024, hop_length=256, win_length=1024, n_mels=80,
+                                       fmin=0, fmax=8000, power=1.0, center=True, pad_mode="reflect")
+    return np.log(np.maximum(m, 1e-5))
+
+
+def mcd(a, b, sr):
+    def cep(y):
+        p = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=1024, hop_length=256, n_mels=80, fmax=8000, power=2.0)
+        return scipy.fft.dct(np.log(np.maximum(p, 1e-10)), axis=0, type=2, norm="ortho")[1:25]
+    ca, cb = cep(a), cep(b)
+    energy = librosa.feature.rms(y=a, frame_length=1024, hop_length=256)[0][: ca.shape[1]]
+    keep = energy > energy.max() * 1e-3
+    d = np.sqrt(2 * np.sum((ca - cb) ** 2, axis=0))[keep]
+    return float(10 / np.log(10) * d.mean())
+
+
+def metrics(orig, voc, sr):
+    n = min(len(orig), len(voc))
+    a, b = orig[:n], voc[:n]
+    A, B = logmel(a, sr), logmel(b, sr)
+    mask = A > np.log(1e-5) + 1e-3
+    return float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--clips", nargs="+", required=True)
+    ap.add_argument("--wavekit", default=".build/release/wavekit")
+    ap.add_argument("--out", default="bench-results/vocoder-eval")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for clip in args.clips:
+        name = os.path.splitext(os.path.basename(clip))[0]
+        orig, sr = sf.read(clip, dtype="float32")
+        results = {}
+        for label, extra in [("wavenet", ["--checkpoint", args.checkpoint]), ("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"])]:
+            out = os.path.join(args.out, f"{name}-{label}.wav")
+            subprocess.run([args.wavekit, "vocode", clip, "-o", out, "--quiet"] + extra, check=True)
+            voc, vsr = sf.read(out, dtype="float32")
+            assert vsr == sr, f"{out}: {vsr} Hz vs {sr} Hz"
+            results[label] = metrics(orig, voc, sr)
+        rows.append((name, results))
+        print(f"{name:14s}  wavenet logmel-L1 {results['wavenet'][0]:.3f} MCD {results['wavenet'][1]:6.2f} dB   "
+              f"griffin-lim logmel-L1 {results['griffin-lim'][0]:.3f} MCD {results['griffin-lim'][1]:6.2f} dB", flush=True)
+    mean = {k: tuple(float(np.mean([r[1][k][i] for r in rows])) for i in range(2)) for k in ("wavenet", "griffin-lim")}
+    print(f"{'mean':14s}  wavenet logmel-L1 {mean['wavenet'][0]:.3f} MCD {mean['wavenet'][1]:6.2f} dB   "
+          f"griffin-lim logmel-L1 {mean['griffin-lim'][0]:.3f} MCD {mean['griffin-lim'][1]:6.2f} dB")
+    with open(os.path.join(args.out, "summary.json"), "w") as f:
+        json.dump({"checkpoint": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows}, "mean": mean}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
