@@ -449,7 +449,10 @@ void wk_sample_categorical(long B, long C, const float *logits, float invT, cons
         float m = -INFINITY;
         for (long c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
         float total = 0.0f;
-        for (long c = 0; c < C; c++) { float p = wk_exp((x[c] - m) * invT); scratch[c] = p; total += p; }
+        {
+#pragma clang fp reassociate(on)
+            for (long c = 0; c < C; c++) { float p = wk_exp((x[c] - m) * invT); scratch[c] = p; total += p; }
+        }
         float target = u[b] * total, acc = 0.0f;
         long k = C - 1;
         for (long c = 0; c < C; c++) { acc += scratch[c]; if (target < acc) { k = c; break; } }
