@@ -125,26 +125,41 @@ public final class ConvTranspose1d: Layer {
     }
 }
 
-/// 2-D transposed convolution (as `torch.nn.ConvTranspose2d`): weight [in, out/groups, kh, kw].
+/// 2-D transposed convolution (as `torch.nn.ConvTranspose2d`): weight [in, out/groups, kh, kw];
+/// weight norm, when on, normalises over axis 0 as PyTorch's default does.
 public final class ConvTranspose2d: Layer {
-    public let weight: Parameter
+    public private(set) var weight: Parameter?
+    public private(set) var weightG: Parameter?
+    public private(set) var weightV: Parameter?
     public let bias: Parameter?
     public let stride: [Int], padding: [Int], outputPadding: [Int], dilation: [Int], groups: Int
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: [Int], stride: [Int] = [1], padding: [Int] = [0],
-                outputPadding: [Int] = [0], dilation: [Int] = [1], groups: Int = 1, bias: Bool = true,
+                outputPadding: [Int] = [0], dilation: [Int] = [1], groups: Int = 1, bias: Bool = true, weightNorm: Bool = false,
                 using g: inout RandomGenerator) {
         let k = kernelSize.count == 1 ? [kernelSize[0], kernelSize[0]] : kernelSize
         self.stride = stride; self.padding = padding; self.outputPadding = outputPadding
         self.dilation = dilation; self.groups = groups
         let fanIn = outChannels / groups * k[0] * k[1]
-        weight = Parameter(Initialization.kaimingUniform([inChannels, outChannels / groups] + k, fanIn: fanIn, using: &g))
+        let w = Initialization.kaimingUniform([inChannels, outChannels / groups] + k, fanIn: fanIn, using: &g)
+        if weightNorm { weightG = Parameter(WeightNorm.magnitude(of: w)); weightV = Parameter(w) } else { weight = Parameter(w) }
         self.bias = bias ? Parameter(Initialization.bias(outChannels, fanIn: fanIn, using: &g)) : nil
+    }
+
+    public var effectiveWeight: Tensor {
+        if let weight { return weight.value }
+        return WeightNorm.weight(g: weightG!.value, v: weightV!.value)
+    }
+
+    public func removeWeightNorm() {
+        guard weight == nil else { return }
+        weight = Parameter(withoutGradient { effectiveWeight })
+        weightG = nil; weightV = nil
     }
 
     /// x [B, C_in, H, W] → [B, C_out, H', W'].
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.convTranspose2d(weight.value, bias: bias?.value, stride: stride, padding: padding,
+        x.convTranspose2d(effectiveWeight, bias: bias?.value, stride: stride, padding: padding,
                           outputPadding: outputPadding, dilation: dilation, groups: groups)
     }
 }

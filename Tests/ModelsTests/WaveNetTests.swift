@@ -32,6 +32,23 @@ extension WaveNetConfig {
         #expect(mulaw.contains("embed_speakers.weight") && mulaw.contains("conv_layers.0.conv1x1g.weight_v"))
     }
 
+    @Test func the2018LayoutUsesTransposedUpsampling() throws {
+        var c = WaveNetConfig.tinyMol
+        c.upsampleLayout = .transposed
+        c.freqAxisKernelSize = 3
+        c.upsampleScales = [2, 3]
+        c.cinPad = 0
+        var g = RandomGenerator(seed: 9)
+        let model = try WaveNet(config: c, using: &g)
+        let keys = Set(model.stateDict().keys)
+        #expect(keys.isSuperset(of: ["upsample_conv.0.weight_g", "upsample_conv.0.weight_v", "upsample_conv.0.bias",
+                                     "upsample_conv.2.weight_v"]))
+        #expect(!keys.contains { $0.hasPrefix("upsample_net") })
+        #expect(model.upsampledConditioning(Tensor.randomNormal([2, 5, 4], using: &g)).shape == [2, 5, 24])
+        let big = try WaveNet(config: .r9y9LJSpeech2018, using: &g)
+        #expect(big.stateDict()["upsample_conv.6.weight_v"]?.shape == [1, 1, 3, 4])
+    }
+
     /// Changing future samples leaves every earlier output unchanged.
     @Test func outputsAreCausal() throws {
         var g = RandomGenerator(seed: 1)

@@ -14,6 +14,8 @@ public final class WaveNet: Module {
     let lastConvLayers: [any Layer]
     let embedSpeakers: Embedding?
     let upsampleNet: UpsampleNetwork?
+    /// r9y9's 2018 layout: [ConvTranspose2d (weight norm), ReLU] per scale.
+    let upsampleConv: [any Layer]?
 
     public init(config: WaveNetConfig, using g: inout RandomGenerator) throws {
         try config.validate()
@@ -24,10 +26,19 @@ public final class WaveNet: Module {
         lastConvLayers = [Activation(.relu), Conv1d(config.skipOutChannels, config.skipOutChannels, kernelSize: 1, weightNorm: true, using: &g),
                           Activation(.relu), Conv1d(config.skipOutChannels, config.outChannels, kernelSize: 1, weightNorm: true, using: &g)]
         if let gin = config.ginChannels, let n = config.nSpeakers { embedSpeakers = Embedding(n, gin, using: &g) } else { embedSpeakers = nil }
-        if let cin = config.cinChannels, let scales = config.upsampleScales {
+        if let cin = config.cinChannels, let scales = config.upsampleScales, config.upsampleLayout != .transposed {
             upsampleNet = UpsampleNetwork(channels: cin, scales: scales, cinPad: config.cinPad, using: &g)
         } else {
             upsampleNet = nil
+        }
+        if config.cinChannels != nil, let scales = config.upsampleScales, config.upsampleLayout == .transposed {
+            let kh = config.freqAxisKernelSize ?? 1
+            upsampleConv = scales.flatMap { s -> [any Layer] in
+                [ConvTranspose2d(1, 1, kernelSize: [kh, s], stride: [1, s], padding: [(kh - 1) / 2, 0], weightNorm: true, using: &g),
+                 Activation(.relu)]
+            }
+        } else {
+            upsampleConv = nil
         }
     }
 
@@ -41,6 +52,10 @@ public final class WaveNet: Module {
     /// Mel frames [B, C_mel, F] → conditioning at the sample rate [B, C_mel, F · hop]
     /// (edge-padded by cin_pad frames first, as r9y9's data pipeline does).
     public func upsampledConditioning(_ mel: Tensor) -> Tensor {
+        if let upsampleConv {
+            // [B, C, F] → [B, 1, C, F] → transposed convolutions along time → [B, C, F · hop].
+            return upsampleConv.reduce(mel.unsqueezed(axis: 1)) { $1($0) }.squeezed(axis: 1)
+        }
         guard let upsampleNet else { return mel }
         let padded = config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
         return upsampleNet(padded)

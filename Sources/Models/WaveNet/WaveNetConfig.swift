@@ -34,6 +34,16 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
     public var logScaleMin: Float
     /// The mel preset conditioning features are computed with.
     public var melPreset: String?
+    /// How mels are upsampled: r9y9's current ConvInUpsampleNetwork (nil or `.convIn`), or
+    /// its 2018 `upsample_conv` stack of weight-normalised transposed convolutions.
+    public var upsampleLayout: UpsampleLayout?
+    /// The transposed stack's kernel height over mel bands (r9y9 2018: 3).
+    public var freqAxisKernelSize: Int?
+
+    public enum UpsampleLayout: String, Codable, Sendable {
+        case convIn = "conv_in"
+        case transposed
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case layers, stacks
@@ -41,7 +51,7 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         case skipOutChannels = "skip_out_channels", kernelSize = "kernel_size", cinChannels = "cin_channels"
         case ginChannels = "gin_channels", nSpeakers = "n_speakers", upsampleScales = "upsample_scales", cinPad = "cin_pad"
         case scalarInput = "scalar_input", outputDistribution = "output_distribution", logScaleMin = "log_scale_min"
-        case melPreset = "mel_preset"
+        case melPreset = "mel_preset", upsampleLayout = "upsample_layout", freqAxisKernelSize = "freq_axis_kernel_size"
     }
 
     public init(outChannels: Int, layers: Int, stacks: Int, residualChannels: Int, gateChannels: Int, skipOutChannels: Int,
@@ -101,6 +111,18 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
                                             upsampleScales: [4, 4, 4, 4], cinPad: 2, scalarInput: false, outputDistribution: .mulaw,
                                             logScaleMin: -16.11809565095832, melPreset: "tacotron2")
 
+    /// r9y9's 2018 LJSpeech model: 24 layers in 4 stacks, 512/512/256 channels, 10 logistics,
+    /// the older `upsample_conv` layout (transposed convolutions 3 × s, stride s, ReLU).
+    public static let r9y9LJSpeech2018: WaveNetConfig = {
+        var c = WaveNetConfig(outChannels: 30, layers: 24, stacks: 4, residualChannels: 512, gateChannels: 512,
+                              skipOutChannels: 256, kernelSize: 3, cinChannels: 80, ginChannels: nil, nSpeakers: nil,
+                              upsampleScales: [4, 4, 4, 4], cinPad: 0, scalarInput: true, outputDistribution: .mol,
+                              logScaleMin: -32.23619130191664, melPreset: "r9y9")
+        c.upsampleLayout = .transposed
+        c.freqAxisKernelSize = 3
+        return c
+    }()
+
     /// Named presets.
-    public static let presets: [String: WaveNetConfig] = ["mol": .r9y9Mol, "small": .small]
+    public static let presets: [String: WaveNetConfig] = ["mol": .r9y9Mol, "small": .small, "ljspeech-2018": .r9y9LJSpeech2018]
 }
