@@ -26,9 +26,9 @@ Usage:
 What comes from where
     From the tensor shapes: out_channels, layers, residual/gate/skip channels,
     kernel_size, scalar_input, cin_channels, gin_channels, n_speakers,
-    upsample_scales, cin_pad and the output distribution (256-way one-hot in and
-    out: mulaw; scalar input with 3K outputs: mol; scalar input with 2 outputs:
-    gaussian).
+    upsample_scales, cin_pad, upsample_layout, freq_axis_kernel_size and the
+    output distribution (256-way one-hot in and out: mulaw; scalar input with 3K
+    outputs: mol; scalar input with 2 outputs: gaussian).
     Not stored anywhere in the weights: the number of dilation cycles (stacks).
     Give it with --stacks N, or with --hparams (r9y9 hparams: a JSON file, an
     inline JSON object, or "name=value,name=value"). When hparams are given they
@@ -39,9 +39,31 @@ What comes from where
     mel_preset is --preset, else "r9y9" when the hparams' audio settings are
     r9y9's LJSpeech ones, else null.
 
+Upsampler layouts (config key "upsample_layout")
+    "conv_in"     r9y9's current code (since its 2019 refactor):
+                  upsample_net.conv_in.weight, a (2*cin_pad+1)-wide Conv1d over
+                  the edge-padded mel, then upsample_net.upsample.up_layers.{1,3,..}
+                  (nearest-neighbour stretch by s, then a weight-normed
+                  Conv2d(1, 1, (1, 2s+1)) without bias). freq_axis_kernel_size is 1.
+                  Also written for models without an upsampler.
+    "transposed"  the 2018 layout (r9y9 0.1.x before the refactor, e.g. the
+                  2018 LJSpeech MoL checkpoints): upsample_conv.{0,2,4,..}.
+                  {weight_g,weight_v,bias}, each a weight-normed
+                  ConvTranspose2d(1, 1, kernel (freq_axis_kernel_size, s),
+                  stride (1, s), padding ((freq_axis_kernel_size-1)/2, 0)) over
+                  the mel seen as a [B, 1, cin, F] image, each followed by a ReLU
+                  (the odd indices, which hold no tensors). No cin_pad (0). The
+                  scales are the kernel widths and freq_axis_kernel_size the
+                  kernel height (odd). Tensor names are kept as they are.
+                  Not representable in the config: the 2018 code summed the
+                  skip connections as skips = (skips + h) * sqrt(0.5) per layer
+                  (hparams legacy=True, the default) or unscaled (legacy=False),
+                  where the current code and WaveKit use sum * sqrt(1/layers);
+                  the converter prints a warning.
+
 Exit status: 0 on success, 1 for an unreadable or unrecognised input, 2 for a
-recognised checkpoint that WaveKit cannot represent (e.g. the 2018
-upsample_conv layout) or missing/contradictory settings.
+recognised checkpoint that WaveKit cannot represent or missing/contradictory
+settings.
 
 Needs torch and numpy; the safetensors package, when installed, reads the
 written file back as a check.
@@ -149,12 +171,15 @@ def is_weight_normed_module(prefix):
             or re.fullmatch(r"conv_layers\.\d+\.(conv|conv1x1c|conv1x1g|conv1x1_out|conv1x1_skip)", prefix)
             or re.fullmatch(r"last_conv_layers\.\d+", prefix)
             or re.fullmatch(r"upsample_net\.upsample\.up_layers\.\d+", prefix)
-            or re.fullmatch(r"upsample_net\.up_layers\.\d+", prefix))
+            or re.fullmatch(r"upsample_net\.up_layers\.\d+", prefix)
+            or re.fullmatch(r"upsample_conv\.\d+", prefix))
 
 
 def restore_weight_norm(tensors):
     """A plain `weight` of a weight-normed module -> weight_g (norm over all but
-    dim 0) and weight_v (= weight). Returns the names it changed."""
+    dim 0, as weight_norm's default dim=0; for the 2018 ConvTranspose2d weight
+    [1, 1, k, s] that is one norm over all taps, g [1, 1, 1, 1]) and weight_v
+    (= weight). Returns the names it changed."""
     import torch
     changed = []
     for k in list(tensors):
@@ -229,10 +254,6 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
 
     has_first = "first_conv.weight_v" in tensors
     has_layers = any(k.startswith("conv_layers.") for k in tensors)
-    if has_layers and any(k.startswith("upsample_conv.") for k in tensors):
-        raise ConvertError("this is an r9y9 WaveNet checkpoint in the 2018 layout (upsample_conv.N "
-                           "ConvTranspose2d upsampling): the 2018 upsample_conv layout is recognised "
-                           "but not supported yet", 2)
     if not (has_first and has_layers):
         sample = ", ".join(sorted(tensors)[:6])
         raise ConvertError("not an r9y9 WaveNet checkpoint: expected first_conv.weight_v and "
@@ -277,9 +298,52 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
                 raise ConvertError(f"conv_layers.{i}.{name} has shape {shape(t)}, layer 0 {shape(ref)}")
         need(f"conv_layers.{i}.conv1x1_out.weight_v")
 
-    # upsampling network
+    # upsampling network: r9y9's current upsample_net (conv_in) or the 2018 upsample_conv list
     upsample_scales, cin_pad = None, 0
+    upsample_layout, freq_axis_kernel_size = "conv_in", 1
     ups_keys = [k for k in tensors if k.startswith("upsample_net.")]
+    convt_keys = [k for k in tensors if k.startswith("upsample_conv.")]
+    if ups_keys and convt_keys:
+        raise ConvertError("the checkpoint has both an upsample_net (current layout) and "
+                           "upsample_conv (2018 layout) tensors")
+    if convt_keys:
+        upsample_layout = "transposed"
+        if cin is None:
+            raise ConvertError("upsample_conv layers without local conditioning (conv1x1c) layers")
+        convs = sorted({int(m.group(1)) for k in convt_keys
+                        if (m := re.match(r"upsample_conv\.(\d+)\.weight_v$", k))})
+        if not convs:
+            raise ConvertError("upsample_conv has no ConvTranspose2d weights (upsample_conv.N.weight_v)")
+        expected = [2 * j for j in range(len(convs))]
+        if convs != expected:
+            raise ConvertError(f"upsample_conv transposed convolutions sit at {convs}, not {expected} "
+                               "(each should be followed by one ReLU)", 2)
+        upsample_scales = []
+        for j in convs:
+            w = shape(tensors[f"upsample_conv.{j}.weight_v"])
+            if len(w) != 4 or w[0] != 1 or w[1] != 1:
+                raise ConvertError(f"upsample_conv.{j} weight has shape {w}, expected [1, 1, k, s] "
+                                   "(ConvTranspose2d(1, 1, (k, s)))")
+            if j == 0:
+                freq_axis_kernel_size = w[2]
+            elif w[2] != freq_axis_kernel_size:
+                raise ConvertError(f"upsample_conv.{j} has freq-axis kernel {w[2]}, upsample_conv.0 "
+                                   f"{freq_axis_kernel_size}", 2)
+            if w[2] % 2 != 1:
+                raise ConvertError(f"upsample_conv.{j} has an even freq-axis kernel ({w[2]}): the "
+                                   "output would have a different number of mel bands")
+            if w[3] < 1:
+                raise ConvertError(f"upsample_conv.{j} has kernel width {w[3]}")
+            g = f"upsample_conv.{j}.weight_g"
+            if g in tensors and shape(tensors[g]) != (1, 1, 1, 1):
+                raise ConvertError(f"{g} has shape {shape(tensors[g])}, expected [1, 1, 1, 1] "
+                                   "(weight norm over dim 0 of a ConvTranspose2d(1, 1, ...) weight)")
+            b = f"upsample_conv.{j}.bias"
+            if b in tensors and shape(tensors[b]) != (1,):
+                raise ConvertError(f"{b} has shape {shape(tensors[b])}, expected [1]")
+            upsample_scales.append(w[3])
+        log("note: r9y9's 2018 layout (upsample_conv ConvTranspose2d upsampling, "
+            f"scales {upsample_scales}, freq_axis_kernel_size {freq_axis_kernel_size})")
     if ups_keys:
         if cin is None:
             raise ConvertError("an upsample_net without local conditioning (conv1x1c) layers")
@@ -345,6 +409,15 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
         ups_hp = (hp.get("upsample_params") or {}).get("upsample_scales", hp.get("upsample_scales"))
         if upsample_scales is not None and ups_hp is not None and list(map(int, ups_hp)) != upsample_scales:
             bad.append(f"upsample_scales: hparams {ups_hp}, checkpoint {upsample_scales}")
+        # r9y9's 2018 code read a top-level freq_axis_kernel_size; the current code only
+        # upsample_params' (a stale top-level value is ignored there)
+        fak_hp = (hp.get("freq_axis_kernel_size") if upsample_layout == "transposed"
+                  else (hp.get("upsample_params") or {}).get("freq_axis_kernel_size"))
+        if upsample_scales is not None and fak_hp is not None and int(fak_hp) != freq_axis_kernel_size:
+            bad.append(f"freq_axis_kernel_size: hparams {fak_hp}, checkpoint {freq_axis_kernel_size}")
+        un_hp = hp.get("upsample_net")
+        if upsample_layout == "transposed" and un_hp is not None:
+            bad.append(f"upsample_net: hparams {un_hp}, checkpoint has the 2018 upsample_conv layout")
         itype = hp.get("input_type")
         if itype is not None:
             if itype == "mulaw-quantize" and dist != "mulaw":
@@ -381,6 +454,15 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
     if stacks < 1 or layers % stacks:
         raise ConvertError(f"layers ({layers}) must be a multiple of stacks ({stacks})", 2)
 
+    # r9y9's 2018 code combined skips as (skips + h) * sqrt(0.5) per layer (hparams legacy=True,
+    # its default and the only behaviour before June 2018) or as a plain sum (legacy=False);
+    # the current code multiplies the sum by sqrt(1/layers). Recorded as "legacy" (absent: current).
+    legacy = None
+    if upsample_layout == "transposed":
+        legacy = bool(hp.get("legacy", True))
+        log(f"note: 2018 layout: skip connections combined with legacy={legacy}"
+            + ("" if "legacy" in hp else " (r9y9's 2018 default; pass --hparams with legacy to override)"))
+
     if log_scale_min is None:
         log_scale_min = R9Y9_LOG_SCALE_MIN_MOL if dist == "mol" else R9Y9_LOG_SCALE_MIN_GAUSSIAN
 
@@ -402,10 +484,13 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
         "n_speakers": n_speakers,
         "upsample_scales": upsample_scales,
         "cin_pad": int(cin_pad),
+        "upsample_layout": upsample_layout,
+        "freq_axis_kernel_size": int(freq_axis_kernel_size),
         "scalar_input": bool(scalar_input),
         "output_distribution": dist,
         "log_scale_min": float(log_scale_min),
         "mel_preset": mel_preset,
+        **({"legacy": legacy} if legacy is not None else {}),
     }
 
 
@@ -425,7 +510,11 @@ def expected_keys(cfg):
                  f"last_conv_layers.{j}.bias"}
     if cfg["n_speakers"] is not None:
         keys.add("embed_speakers.weight")
-    if cfg["upsample_scales"] is not None:
+    if cfg["upsample_scales"] is not None and cfg["upsample_layout"] == "transposed":
+        for j in range(len(cfg["upsample_scales"])):
+            keys |= {f"upsample_conv.{2 * j}.weight_g", f"upsample_conv.{2 * j}.weight_v",
+                     f"upsample_conv.{2 * j}.bias"}
+    elif cfg["upsample_scales"] is not None:
         keys.add("upsample_net.conv_in.weight")
         for j in range(len(cfg["upsample_scales"])):
             keys |= {f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_g",
@@ -515,11 +604,25 @@ def write_safetensors(tensors, path, metadata):
 
 CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet}
 
+HELP_EPILOG = """\
+r9y9-wavenet upsampler layouts (recorded as "upsample_layout" in the config):
+  conv_in     r9y9's current code (2019 refactor on): upsample_net.conv_in.weight
+              plus upsample_net.upsample.up_layers.{1,3,..} (stretch + Conv2d).
+              Also written for models without an upsampler.
+  transposed  the older 2018 layout: upsample_conv.{0,2,..}.{weight_g,weight_v,bias},
+              weight-normed ConvTranspose2d(1, 1, (freq_axis_kernel_size, s),
+              stride (1, s)), each followed by a ReLU; no cin_pad. upsample_scales
+              come from the kernel widths, "freq_axis_kernel_size" from the kernel
+              height. The 2018 code's skip-connection scaling (hparams "legacy")
+              is not recorded: the converter warns.
+
+See the module docstring for details."""
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="See the module docstring for details.")
+                                epilog=HELP_EPILOG)
     p.add_argument("--from", dest="source", required=True, choices=sorted(CONVERTERS),
                    help="what kind of checkpoint SRC is")
     p.add_argument("src", metavar="SRC.pth")

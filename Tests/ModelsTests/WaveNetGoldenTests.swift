@@ -54,6 +54,25 @@ import TestSupport
         #expect(Golden.worstRatio(nll, Self.tensor(outputs["nll_next_class"]), rtol: 1e-4, atol: 1e-4) <= 1)
     }
 
+    /// r9y9's 2018 layout: transposed-convolution upsampling and legacy skip combination.
+    @Test func layout2018MatchesPyTorch() throws {
+        let model = try WaveNet.load(Self.url("wavenet_tiny_mol2018.safetensors").path)
+        #expect(model.config.upsampleLayout == .transposed && model.config.legacy == true && model.config.freqAxisKernelSize == 3)
+        let s = Self.golden["mol2018"] as! [String: Any]
+        let (inputs, outputs) = (s["inputs"] as! [String: Any], s["outputs"] as! [String: Any])
+        let mel = Self.tensor(inputs["mel"]), audio = Self.tensor(inputs["audio"])
+        let c = withoutGradient { model.upsampledConditioning(mel) }
+        #expect(Golden.worstRatio(c, Self.tensor(outputs["c_upsampled"]), rtol: 1e-4, atol: 1e-4) <= 1)
+        let yHat = withoutGradient { model(audio, c: c) }
+        #expect(Golden.worstRatio(yHat, Self.tensor(outputs["y_hat"]), rtol: 1e-4, atol: 1e-4) <= 1)
+        // The cached generator follows the legacy skip rule too.
+        let samples = audio.reshaped([1, 24])
+        let shifted = Tensor.concat([Tensor.zeros([1, 1, 1]), audio.sliced(axis: 2, end: 23)], axis: 2)
+        let full = withoutGradient { model(shifted, c: c) }
+        let cached = WaveNetGenerator(model: model).forced(audio: samples, mel: mel, speakers: nil)
+        #expect(Golden.worstRatio(cached, full, rtol: 1e-4, atol: 1e-4) <= 1)
+    }
+
     @Test func otherFamiliesAndCorruptFilesAreNamed() throws {
         let path = Self.url("wavenet_tiny_mol.safetensors").path
         #expect(throws: NNError.wrongFamily(path: path, found: "wavenet", expected: "waveglow")) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Golden data for WaveKit's WaveNet: two tiny r9y9-layout models, converted with
+"""Golden data for WaveKit's WaveNet: three tiny r9y9-layout models, converted with
 tools/convert_checkpoint.py, plus reference inputs and outputs.
 
 Writes (relative to the repo root):
     Tests/ModelsTests/Golden/wavenet_tiny_mol.safetensors
     Tests/ModelsTests/Golden/wavenet_tiny_mulaw.safetensors
+    Tests/ModelsTests/Golden/wavenet_tiny_mol2018.safetensors
     Tests/ModelsTests/Golden/wavenet_golden.json
 
 How the data is made
@@ -15,6 +16,8 @@ How the data is made
   by U(0.5, 1.5) (so g != ||v||, as in a trained model, and weight norm must be
   applied), every bias is N(0, 0.1^2) (r9y9 initialises them to zero), and the
   upsampler's box kernels 1/(2s+1) get N(0, 0.05^2) noise (so tap order matters).
+  (The 2018 layout's transposed-convolution kernels are random already: the
+  reference draws each tap from N(1/k, (0.5/k)^2) instead of r9y9's constant 1/k.)
   The mol model's log-scale output biases are then set to -5 + N(0, 0.3^2)
   (small scales, as in a trained model) and the last component's to -9, so
   log_scale_min = -7 clamps that component at every step.
@@ -31,6 +34,10 @@ How the data is made
     mulaw: a bare state_dict with DataParallel's "module." prefix and
            torch.nn.utils.parametrizations names
            (parametrizations.weight.original0/1), --stacks 1.
+    mol2018: r9y9 train.py layout as for mol, --hparams (2018-style r9y9 JSON:
+           top-level upsample_scales and freq_axis_kernel_size, no upsample_net).
+           A copy with every weight norm removed (plain "weight"s) is also
+           converted, to a temp file, and must reproduce the outputs.
   The script checks that the converted tensors equal the originals bit for bit
   and that a reference rebuilt from the file's own "wavekit.config" metadata
   reproduces the outputs.
@@ -41,8 +48,8 @@ How the data is made
 * Tensors are {"shape": [...], "data": [flat row-major floats]}; integer data
   (classes, speaker ids) is stored as floats.
 
-The two cases
--------------
+The three cases
+---------------
 "mol"   layers 4, stacks 2 (dilations 1 2 1 2), residual 8, gate 16, skip 8,
         kernel 3, out 30 (10 logistics), scalar input, cin 5, upsample_scales
         [2, 2], cin_pad 1, no speakers, log_scale_min -7.0.
@@ -66,6 +73,25 @@ The two cases
         outputs.nll_next_class [1, 9] = cross_entropy(logits[:, :, :-1],
         classes[:, 1:], reduction="none"): logits at step t scored against the
         class at t + 1 (the training objective). There are T - 1 = 9 of them.
+"mol2018" the 2018 layout (config upsample_layout "transposed"): layers 4,
+        stacks 2 (dilations 1 2 1 2), residual 8, gate 8, skip 8, kernel 3, out 30
+        (10 logistics), scalar input, cin 5, upsample_scales [2, 3],
+        freq_axis_kernel_size 3, cin_pad 0, no speakers, log_scale_min -7.0.
+        Tensors upsample_conv.{0,2}.{weight_g [1,1,1,1], weight_v [1,1,3,s],
+        bias [1]}: weight-normed ConvTranspose2d(1, 1, (3, s), stride (1, s),
+        padding (1, 0)) over the mel as a [B, 1, 5, F] image, each followed by a
+        ReLU (upsample_conv.1 / .3, no tensors).
+        inputs.mel [1, 5, 4] goes into the upsampler as is (no padding), giving
+        outputs.c_upsampled [1, 5, 24] (4 frames * 6). upsample_conv.2.bias is
+        set to -0.1 so that the second ReLU clips part of c_upsampled (its input
+        is >= 0 and its taps positive); "c_upsampled_zero_fraction" records how
+        much.
+        inputs.audio [1, 1, 24] as for mol (65536-level grid, includes -1 and +1).
+        outputs.y_hat [1, 30, 24] = model(audio, c=mel). No loss.
+        The skip connections are summed and scaled by sqrt(1/layers) as in the
+        mol case (r9y9's current code): r9y9's 2018 code itself scaled them by
+        sqrt(0.5) at every layer (hparams legacy=True) or not at all
+        (legacy=False), which this case does not model.
 
 Regenerate (from the repo root):
     tools/venv.sh
@@ -112,6 +138,7 @@ MOL_CONFIG = {
     "cin_channels": 5, "gin_channels": None, "n_speakers": None,
     "upsample_scales": [2, 2], "cin_pad": 1, "scalar_input": True,
     "output_distribution": "mol", "log_scale_min": -7.0, "mel_preset": None,
+    "upsample_layout": "conv_in", "freq_axis_kernel_size": 1,
 }
 
 MULAW_CONFIG = {
@@ -120,6 +147,16 @@ MULAW_CONFIG = {
     "cin_channels": None, "gin_channels": 4, "n_speakers": 3,
     "upsample_scales": None, "cin_pad": 0, "scalar_input": False,
     "output_distribution": "mulaw", "log_scale_min": -16.11809565095832, "mel_preset": None,
+    "upsample_layout": "conv_in", "freq_axis_kernel_size": 1,
+}
+
+MOL2018_CONFIG = {
+    "out_channels": 30, "layers": 4, "stacks": 2, "residual_channels": 8,
+    "gate_channels": 8, "skip_out_channels": 8, "kernel_size": 3,
+    "cin_channels": 5, "gin_channels": None, "n_speakers": None,
+    "upsample_scales": [2, 3], "cin_pad": 0, "scalar_input": True,
+    "output_distribution": "mol", "log_scale_min": -7.0, "mel_preset": None,
+    "upsample_layout": "transposed", "freq_axis_kernel_size": 3, "legacy": True,
 }
 
 # What r9y9's hparams JSON holds for the mol model (only the keys the converter reads,
@@ -133,6 +170,19 @@ MOL_HPARAMS = {
     "upsample_params": {"upsample_scales": [2, 2]},
     "gin_channels": -1, "n_speakers": None, "output_distribution": "Logistic",
     "log_scale_min": -7.0, "batch_size": 8,
+}
+
+# r9y9's 2018 hparams for the mol2018 model: upsampling settings at the top level, no
+# upsample_net / upsample_params / cin_pad / output_distribution; "legacy" absent, so the
+# converter records r9y9's 2018 default, legacy=True, which the reference builds too.
+MOL2018_HPARAMS = {
+    "name": "wavenet_vocoder", "builder": "wavenet", "input_type": "raw",
+    "quantize_channels": 65536, "out_channels": 30, "layers": 4, "stacks": 2,
+    "residual_channels": 8, "gate_channels": 8, "skip_out_channels": 8,
+    "kernel_size": 3, "dropout": 0.05, "weight_normalization": True,
+    "cin_channels": 5, "upsample_conditional_features": True,
+    "upsample_scales": [2, 3], "freq_axis_kernel_size": 3,
+    "gin_channels": -1, "n_speakers": 7, "log_scale_min": -7.0, "batch_size": 2,
 }
 
 
@@ -391,11 +441,155 @@ def mulaw_case(tmp):
     return case, {"logits": dy, "nll_next_class": dn}
 
 
+# -------------------------------------------------------------------- mol2018
+
+def transposed_upsample_by_hand(model, c):
+    """The 2018 upsampler from the raw weight_g / weight_v / bias, without torch's
+    weight-norm hook: w = g * v / ||v|| (one norm over all of v), then
+    conv_transpose2d and ReLU per scale."""
+    c = c.unsqueeze(1)
+    for j in range(0, len(model.upsample_conv), 2):
+        m = model.upsample_conv[j]
+        v, g = m.weight_v, m.weight_g
+        w = g * v / v.norm()
+        k, s = v.shape[2], v.shape[3]
+        c = F.relu(F.conv_transpose2d(c, w, m.bias, stride=(1, s), padding=((k - 1) // 2, 0)))
+    return c.squeeze(1)
+
+
+def tilt_upsampler(model):
+    """The second stage's input is a ReLU output (>= 0) and its taps are positive, so
+    with the drawn bias its ReLU would never clip; a bias of -0.1 makes it clip part of
+    c_upsampled (a missing or misplaced ReLU then shows)."""
+    with torch.no_grad():
+        model.upsample_conv[2].bias.fill_(-0.1)
+
+
+def relu_zero_fractions(model, c):
+    """Fraction of exact zeros after each of the 2018 upsampler's ReLUs."""
+    out, c = [], c.unsqueeze(1)
+    with torch.no_grad():
+        for f in model.upsample_conv:
+            c = f(c)
+            if isinstance(f, torch.nn.ReLU):
+                out.append(float((c == 0).double().mean()))
+    return out
+
+
+def mol2018_case(tmp):
+    print("mol2018")
+    cfg = dict(MOL2018_CONFIG)
+    model = build(cfg, seed=20)
+    tilt_upsampler(model)
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    ups = {k: tuple(v.shape) for k, v in sd.items() if k.startswith("upsample_conv.")}
+    print(f"  upsample_conv tensors: {ups}")
+    check("mol2018: upsample_conv tensor shapes",
+          ups == {"upsample_conv.0.weight_g": (1, 1, 1, 1), "upsample_conv.0.weight_v": (1, 1, 3, 2),
+                  "upsample_conv.0.bias": (1,), "upsample_conv.2.weight_g": (1, 1, 1, 1),
+                  "upsample_conv.2.weight_v": (1, 1, 3, 3), "upsample_conv.2.bias": (1,)})
+    check("mol2018: no upsample_net / conv_in tensors", not any(k.startswith("upsample_net.") for k in sd))
+
+    # r9y9 train.py layout, 2018-style hparams
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    src = os.path.join(tmp, "checkpoint_step000002000.pth")
+    torch.save({"state_dict": model.state_dict(), "optimizer": opt.state_dict(),
+                "global_step": 2000, "global_epoch": 5}, src)
+    hp_path = os.path.join(tmp, "hparams2018.json")
+    with open(hp_path, "w") as f:
+        json.dump(MOL2018_HPARAMS, f)
+    dst = os.path.join(OUT_DIR, "wavenet_tiny_mol2018.safetensors")
+    run_converter(src, dst, "--hparams", hp_path)
+    got_cfg, tensors = verify_conversion("mol2018", dst, sd, cfg)
+
+    gen = torch.Generator().manual_seed(300)
+    mel = torch.randn(1, 5, 4, generator=gen, dtype=torch.float32)
+    g2 = torch.Generator().manual_seed(301)
+    x = torch.rand(1, 1, 24, generator=g2, dtype=torch.float32) * 1.8 - 0.9
+    x[0, 0, 5] = -1.0
+    x[0, 0, 17] = 1.0
+    x = quantise(x)
+    Tn = x.shape[-1]
+
+    m64 = model.double()
+    with torch.no_grad():
+        c_up = m64.upsample(mel.double())
+        y_hat = m64(x.double(), c=mel.double())
+        by_hand = transposed_upsample_by_hand(m64, mel.double())
+    check("mol2018: shapes", tuple(c_up.shape) == (1, 5, Tn) and tuple(y_hat.shape) == (1, 30, Tn))
+    d_hand = float((by_hand - c_up).abs().max())
+    check("mol2018: upsampler == g * v/||v|| conv_transpose2d + ReLU by hand", d_hand < 1e-12,
+          f"({d_hand:.1e})")
+    fracs = relu_zero_fractions(m64, mel.double())
+    check("mol2018: each ReLU clips some but not most of its input",
+          len(fracs) == 2 and all(0.1 <= z <= 0.7 for z in fracs),
+          f"(zeros after ReLU 1: {fracs[0]:.0%}, ReLU 2 = c_upsampled: {fracs[1]:.0%})")
+    zeros = fracs[-1]
+    with torch.no_grad():
+        # the frequency axis matters: flipping the mel bands does not just flip the output
+        flipped = m64.upsample(mel.double().flip(1)).flip(1)
+        # each stage's output at step t*s + i depends only on input frame t (stride = width)
+        mel2 = mel.double().clone()
+        mel2[..., 2] += 1.0
+        dc = (m64.upsample(mel2) - c_up).abs().amax(dim=1)[0]
+    check("mol2018: frequency kernel is not symmetric", float((flipped - c_up).abs().max()) > 1e-3)
+    check("mol2018: frame 2 only reaches samples 12..17", bool((dc[:12] == 0).all())
+          and bool((dc[18:] == 0).all()) and bool(dc[12:18].max() > 0))
+
+    with torch.no_grad():
+        x2 = x.double().clone()
+        x2[..., -1] += 0.5
+        d = (m64(x2, c=mel.double()) - y_hat).abs().amax(dim=1)[0]
+    check("mol2018: causal", bool((d[:-1] == 0).all()) and bool(d[-1] > 0))
+
+    with torch.no_grad():
+        y_re = rebuild(got_cfg, tensors)(x.double(), c=mel.double())
+    check("mol2018: rebuilt from file reproduces y_hat", torch.equal(y_re, y_hat))
+
+    # weight norm removed everywhere (plain "weight"s, ConvTranspose2d included): the
+    # converter splits them back into g = ||w||, v = w, which must compute the same network
+    plain = build(cfg, seed=20)
+    tilt_upsampler(plain)
+    ref.remove_weight_norm(plain)
+    src_plain = os.path.join(tmp, "mol2018_plain.pth")
+    torch.save({"state_dict": plain.state_dict(), "global_step": 2000}, src_plain)
+    dst_plain = os.path.join(tmp, "mol2018_plain.safetensors")
+    run_converter(src_plain, dst_plain, "--hparams", hp_path)
+    meta_p, tensors_p = read_converted(dst_plain)
+    check("mol2018 (weight norm removed): same config", json.loads(meta_p["wavekit.config"]) == cfg)
+    check("mol2018 (weight norm removed): upsample_conv.0.weight_g is [1, 1, 1, 1]",
+          tuple(tensors_p["upsample_conv.0.weight_g"].shape) == (1, 1, 1, 1))
+    with torch.no_grad():
+        y_p = rebuild(cfg, tensors_p)(x.double(), c=mel.double())
+    dp = float((y_p - y_hat).abs().max())
+    check("mol2018 (weight norm removed): reproduces y_hat", dp < 1e-5, f"({dp:.1e})")
+
+    m32 = build(cfg, seed=20)
+    tilt_upsampler(m32)
+    with torch.no_grad():
+        c32 = m32.upsample(mel)
+        y32 = m32(x, c=mel)
+    dcu = float((c32.double() - c_up).abs().max())
+    dy = float((y32.double() - y_hat).abs().max())
+    check("mol2018: float32 close to float64", dy < 1e-4 and dcu < 1e-5,
+          f"(c_upsampled {dcu:.2e}, y {dy:.2e})")
+
+    case = {
+        "checkpoint": "wavenet_tiny_mol2018.safetensors",
+        "config": cfg,
+        "inputs": {"mel": T(mel), "audio": T(x)},
+        "outputs": {"c_upsampled": T(c_up), "y_hat": T(y_hat)},
+        "c_upsampled_zero_fraction": zeros,
+    }
+    return case, {"c_upsampled": dcu, "y_hat": dy}
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         mol, mol_d = mol_case(tmp)
         mulaw, mulaw_d = mulaw_case(tmp)
+        mol2018, mol2018_d = mol2018_case(tmp)
     import safetensors
     doc = {
         "meta": {
@@ -406,10 +600,11 @@ def main():
             "numpy": numpy.__version__,
             "safetensors": safetensors.__version__,
             "dtype_of_reference": "float64",
-            "float32_max_abs_diff": {"mol": mol_d, "mulaw": mulaw_d},
+            "float32_max_abs_diff": {"mol": mol_d, "mulaw": mulaw_d, "mol2018": mol2018_d},
         },
         "mol": mol,
         "mulaw": mulaw,
+        "mol2018": mol2018,
     }
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed: {FAILURES}; nothing written to the JSON")
@@ -418,7 +613,8 @@ def main():
     with open(path, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
-    for name in ("wavenet_golden.json", "wavenet_tiny_mol.safetensors", "wavenet_tiny_mulaw.safetensors"):
+    for name in ("wavenet_golden.json", "wavenet_tiny_mol.safetensors", "wavenet_tiny_mulaw.safetensors",
+                 "wavenet_tiny_mol2018.safetensors"):
         p = os.path.join(OUT_DIR, name)
         print(f"wrote {os.path.relpath(p, REPO_ROOT)} ({os.path.getsize(p)} bytes)")
     return 0

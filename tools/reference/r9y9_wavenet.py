@@ -17,6 +17,18 @@ r9y9's training script loads into it with ``load_state_dict`` unchanged:
     upsample_net.upsample.up_layers.{1,3,...}.{weight_g,weight_v}
                                                               weight-normed Conv2d
 
+The older 2018 layout (``upsample_layout="transposed"``, r9y9's code before the
+2019 refactor) has no upsample_net; instead
+
+    upsample_conv.{0,2,4,...}.{weight_g,weight_v,bias}        weight-normed
+                                                              ConvTranspose2d(1, 1,
+                                                              (freq_axis_kernel_size, s),
+                                                              stride (1, s)), each
+                                                              followed by a ReLU
+                                                              (1, 3, ...: no tensors)
+
+and no cin_pad (the mel goes in unpadded, [B, cin, F]).
+
 Only the parallel (teacher-forced) forward is implemented, no incremental
 generation. Dropout is accepted for signature compatibility but the reference is
 meant to be built with dropout=0 (and is usually run in eval mode).
@@ -47,7 +59,8 @@ import torch.nn.functional as F
 
 __all__ = [
     "Conv1d", "Conv1d1x1", "Embedding", "ResidualConv1dGLU", "Stretch2d",
-    "UpsampleNetwork", "ConvInUpsampleNetwork", "WaveNet", "pad_mel",
+    "UpsampleNetwork", "ConvInUpsampleNetwork", "ConvTranspose2d",
+    "transposed_upsample_layers", "WaveNet", "pad_mel",
     "discretized_mix_logistic_loss", "mol_loss", "mulaw_nll",
     "wavenet_from_config", "remove_weight_norm", "receptive_field_size",
 ]
@@ -235,6 +248,30 @@ class ConvInUpsampleNetwork(nn.Module):
         return self.upsample(self.conv_in(c))
 
 
+def ConvTranspose2d(freq_axis_kernel_size, scale):
+    """The 2018 layout's weight-normed ConvTranspose2d(1, 1, (k, s), stride (1, s)).
+
+    r9y9 filled the weight with 1/k and zeroed the bias; here both are random
+    (weight N(1/k, (0.5/k)^2) per tap, bias N(0, 0.05^2)) so that tap order,
+    the frequency axis and the bias all matter in a test."""
+    m = nn.ConvTranspose2d(1, 1, kernel_size=(freq_axis_kernel_size, scale),
+                           padding=((freq_axis_kernel_size - 1) // 2, 0),
+                           dilation=1, stride=(1, scale), bias=True)
+    with torch.no_grad():
+        m.weight.normal_(1.0 / freq_axis_kernel_size, 0.5 / freq_axis_kernel_size)
+        m.bias.normal_(0.0, 0.05)
+    return _weight_norm(m)   # dim=0: weight_g is [1, 1, 1, 1], the norm of all taps
+
+
+def transposed_upsample_layers(upsample_scales, freq_axis_kernel_size):
+    """The 2018 ``upsample_conv`` list: [convT(s0), ReLU, convT(s1), ReLU, ...]."""
+    layers = nn.ModuleList()
+    for s in upsample_scales:
+        layers.append(ConvTranspose2d(freq_axis_kernel_size, s))
+        layers.append(nn.ReLU(inplace=False))
+    return layers
+
+
 def pad_mel(c, cin_pad):
     """Edge (replicate) pads a mel [B, C, F] by cin_pad frames on both sides."""
     if cin_pad <= 0:
@@ -275,8 +312,23 @@ class WaveNet(nn.Module):
                  scalar_input=False,
                  use_speaker_embedding=False,
                  output_distribution="Logistic",
-                 cin_pad=0):
+                 cin_pad=0,
+                 upsample_layout="conv_in",
+                 upsample_scales=None,
+                 freq_axis_kernel_size=3,
+                 legacy=None):
+        """upsample_layout "conv_in" (default) builds ``upsample_net`` from
+        upsample_net / upsample_params as r9y9's current code does; "transposed"
+        builds the 2018 ``upsample_conv`` list from upsample_scales (falling back
+        to upsample_params["upsample_scales"]) and freq_axis_kernel_size, as
+        r9y9's 2018 WaveNet(upsample_scales=..., freq_axis_kernel_size=...) did."""
         super().__init__()
+        if upsample_layout not in ("conv_in", "transposed"):
+            raise ValueError(f"upsample_layout must be 'conv_in' or 'transposed', got {upsample_layout!r}")
+        self.upsample_layout = upsample_layout
+        # Skip combination: None = the current code (sum * sqrt(1/layers)); True = the 2018
+        # default (skips = h, then (skips + h) * sqrt(0.5) per later layer); False = plain sum.
+        self.legacy = legacy
         self.scalar_input = scalar_input
         self.out_channels = out_channels
         self.cin_channels = cin_channels
@@ -313,12 +365,17 @@ class WaveNet(nn.Module):
         else:
             self.embed_speakers = None
 
-        if upsample_conditional_features:
+        self.upsample_net = None
+        self.upsample_conv = None
+        if upsample_conditional_features and upsample_layout == "transposed":
+            if cin_pad:
+                raise ValueError("the 2018 transposed layout has no cin_pad")
+            scales = upsample_scales if upsample_scales is not None else upsample_params["upsample_scales"]
+            self.upsample_conv = transposed_upsample_layers(scales, freq_axis_kernel_size)
+        elif upsample_conditional_features:
             cls = {"ConvInUpsampleNetwork": ConvInUpsampleNetwork,
                    "UpsampleNetwork": UpsampleNetwork}[upsample_net]
             self.upsample_net = cls(**upsample_params)
-        else:
-            self.upsample_net = None
 
         self.receptive_field = receptive_field_size(layers, stacks, kernel_size)
 
@@ -327,6 +384,19 @@ class WaveNet(nn.Module):
 
     def local_conditioning_enabled(self):
         return self.cin_channels is not None and self.cin_channels > 0
+
+    def upsample(self, c):
+        """Conditioning at the frame rate -> at the sample rate, either layout:
+        conv_in [B, cin, F + 2*cin_pad] or transposed [B, cin, F] ->
+        [B, cin, F * prod(upsample_scales)]. Without an upsampler c is returned."""
+        if self.upsample_net is not None:
+            return self.upsample_net(c)
+        if self.upsample_conv is not None:
+            c = c.unsqueeze(1)      # B x 1 x C x T
+            for f in self.upsample_conv:
+                c = f(c)
+            return c.squeeze(1)     # B x C x T'
+        return c
 
     def forward(self, x, c=None, g=None, softmax=False):
         """x [B, C, T], c [B, cin, F + 2*cin_pad] (or [B, cin, T] without upsampling),
@@ -343,17 +413,23 @@ class WaveNet(nn.Module):
         # Expand global conditioning features to all time steps
         g_bct = _expand_global_features(B, T, g, bct=True)
 
-        if c is not None and self.upsample_net is not None:
-            c = self.upsample_net(c)
+        if c is not None and (self.upsample_net is not None or self.upsample_conv is not None):
+            c = self.upsample(c)
             assert c.size(-1) == x.size(-1)
 
         # Feed data to network
         x = self.first_conv(x)
-        skips = 0
+        skips = None
         for f in self.conv_layers:
             x, h = f(x, c, g_bct)
-            skips = skips + h
-        skips = skips * math.sqrt(1.0 / len(self.conv_layers))
+            if skips is None:
+                skips = h
+            elif self.legacy:
+                skips = (skips + h) * math.sqrt(0.5)
+            else:
+                skips = skips + h
+        if self.legacy is None:
+            skips = skips * math.sqrt(1.0 / len(self.conv_layers))
 
         x = skips
         for f in self.last_conv_layers:
@@ -370,11 +446,14 @@ _DIST_TO_R9Y9 = {"mol": "Logistic", "gaussian": "Normal", "mulaw": "Logistic"}
 
 def wavenet_from_config(cfg, dropout=0.0):
     """Builds the reference from a WaveKit config dict (snake_case keys, as in the
-    safetensors metadata "wavekit.config")."""
+    safetensors metadata "wavekit.config"). upsample_layout defaults to "conv_in"
+    and freq_axis_kernel_size to 1 (configs written before those keys existed)."""
     cin = cfg.get("cin_channels")
     gin = cfg.get("gin_channels")
     scales = cfg.get("upsample_scales")
     cin_pad = int(cfg.get("cin_pad") or 0)
+    layout = cfg.get("upsample_layout") or "conv_in"
+    fak = int(cfg.get("freq_axis_kernel_size") or 1)
     return WaveNet(
         out_channels=cfg["out_channels"], layers=cfg["layers"], stacks=cfg["stacks"],
         residual_channels=cfg["residual_channels"], gate_channels=cfg["gate_channels"],
@@ -386,11 +465,16 @@ def wavenet_from_config(cfg, dropout=0.0):
         upsample_conditional_features=scales is not None,
         upsample_net="ConvInUpsampleNetwork",
         upsample_params={"upsample_scales": list(scales or []), "cin_pad": cin_pad,
-                         "cin_channels": cin if cin is not None else -1},
+                         "cin_channels": cin if cin is not None else -1,
+                         "freq_axis_kernel_size": fak},
         scalar_input=bool(cfg["scalar_input"]),
+        legacy=cfg.get("legacy"),
         use_speaker_embedding=gin is not None and cfg.get("n_speakers") is not None,
         output_distribution=_DIST_TO_R9Y9[cfg.get("output_distribution", "mol")],
-        cin_pad=cin_pad)
+        cin_pad=cin_pad,
+        upsample_layout=layout,
+        upsample_scales=list(scales) if scales is not None else None,
+        freq_axis_kernel_size=fak)
 
 
 # --------------------------------------------------------------------- mixture.py

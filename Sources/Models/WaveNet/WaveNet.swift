@@ -81,10 +81,15 @@ public final class WaveNet: Module {
         for layer in convLayers {
             let (r, s) = layer(h, c: c, g: g)
             h = r
-            skips = skips.map { $0 + s } ?? s
+            if let previous = skips {
+                skips = config.legacy == true ? (previous + s) * Float(0.5).squareRoot() : previous + s
+            } else {
+                skips = s
+            }
         }
-        // r9y9 scales the summed skips by √(1/layers).
-        return lastConvLayers.reduce(skips! * Float(1 / Double(config.layers)).squareRoot()) { $1($0) }
+        // r9y9's current code scales the summed skips by √(1/layers); its 2018 code did not.
+        let combined = config.legacy == nil ? skips! * Float(1 / Double(config.layers)).squareRoot() : skips!
+        return lastConvLayers.reduce(combined) { $1($0) }
     }
 
     /// Teacher-forced mean negative log-likelihood (nats per sample) of audio [B, T] in

@@ -39,6 +39,9 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
     public var upsampleLayout: UpsampleLayout?
     /// The transposed stack's kernel height over mel bands (r9y9 2018: 3).
     public var freqAxisKernelSize: Int?
+    /// How skip outputs combine: nil, r9y9's current sum × √(1/layers); true, its 2018 default
+    /// (the first layer's skip, then (skips + h) · √½ per later layer); false, a plain sum.
+    public var legacy: Bool?
 
     public enum UpsampleLayout: String, Codable, Sendable {
         case convIn = "conv_in"
@@ -52,6 +55,7 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         case ginChannels = "gin_channels", nSpeakers = "n_speakers", upsampleScales = "upsample_scales", cinPad = "cin_pad"
         case scalarInput = "scalar_input", outputDistribution = "output_distribution", logScaleMin = "log_scale_min"
         case melPreset = "mel_preset", upsampleLayout = "upsample_layout", freqAxisKernelSize = "freq_axis_kernel_size"
+        case legacy
     }
 
     public init(outChannels: Int, layers: Int, stacks: Int, residualChannels: Int, gateChannels: Int, skipOutChannels: Int,
@@ -120,6 +124,7 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
                               logScaleMin: -32.23619130191664, melPreset: "r9y9")
         c.upsampleLayout = .transposed
         c.freqAxisKernelSize = 3
+        c.legacy = true
         return c
     }()
 

@@ -130,8 +130,11 @@ public final class WaveNetGenerator {
             wk_small_gemm(b, h, r, z.base, h, outW[l].base, outB[l].base, hidden.base, r, 1)
             wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * r, hidden.base, hidden.base, Float(0.5).squareRoot())
             wk_small_gemm(b, h, s, z.base, h, skipW[l].base, skipB[l].base, skips.base, s, 1)
+            if c.legacy == true && l > 0 {
+                wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * s, skips.base, skips.base, Float(0.5).squareRoot())
+            }
         }
-        wk_relu_scale(b * s, skips.base, headIn.base, Float(1 / Double(c.layers)).squareRoot())
+        wk_relu_scale(b * s, skips.base, headIn.base, c.legacy == nil ? Float(1 / Double(c.layers)).squareRoot() : 1)
         wk_small_gemm(b, s, s, headIn.base, s, head1W.base, head1B.base, head.base, s, 0)
         wk_relu_scale(b * s, head.base, head.base, 1)
         wk_small_gemm(b, s, c.outChannels, head.base, s, head2W.base, head2B.base, logits.base, c.outChannels, 0)
