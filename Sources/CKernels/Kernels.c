@@ -460,3 +460,52 @@ void wk_sample_categorical(long B, long C, const float *logits, float invT, cons
         out[b] = (float)k;
     }
 }
+
+#define TAPS_TILE(BT, MT) do { \
+    float acc[BT][MT]; \
+    for (long i = 0; i < BT; i++) for (long j = 0; j < MT; j++) acc[i][j] = bias ? bias[m0 + j] : 0.0f; \
+    for (long t = 0; t < taps; t++) { \
+        const float *Xt = X[t]; \
+        const float *Wtt = Wt + t * R * M; \
+        for (long k = 0; k < R; k++) { \
+            const float *w = Wtt + k * M + m0; \
+            for (long i = 0; i < BT; i++) { \
+                const float xv = Xt[(b0 + i) * ldx + k]; \
+                for (long j = 0; j < MT; j++) acc[i][j] += w[j] * xv; \
+            } \
+        } \
+    } \
+    for (long i = 0; i < BT; i++) for (long j = 0; j < MT; j++) Y[(b0 + i) * ldy + m0 + j] = acc[i][j]; \
+} while (0)
+
+WK_CLONES
+void wk_small_gemm_taps(long B, long taps, long R, long M, const float *const *X, long ldx, const float *Wt,
+                        const float *bias, float *Y, long ldy) {
+    long b0 = 0;
+    if (M % 32 == 0) {
+        for (; b0 + 8 <= B; b0 += 8) for (long m0 = 0; m0 < M; m0 += 32) TAPS_TILE(8, 32);
+        for (; b0 + 4 <= B; b0 += 4) for (long m0 = 0; m0 < M; m0 += 32) TAPS_TILE(4, 32);
+        if (M % 64 == 0) { for (; b0 < B; b0++) for (long m0 = 0; m0 < M; m0 += 64) TAPS_TILE(1, 64); }
+        for (; b0 < B; b0++) for (long m0 = 0; m0 < M; m0 += 32) TAPS_TILE(1, 32);
+        return;
+    }
+    for (long b = 0; b < B; b++) {
+        float *y = Y + b * ldy;
+        for (long m = 0; m < M; m++) y[m] = bias ? bias[m] : 0.0f;
+        for (long t = 0; t < taps; t++)
+            for (long k = 0; k < R; k++) {
+                const float xv = X[t][b * ldx + k];
+                const float *w = Wt + (t * R + k) * M;
+                for (long m = 0; m < M; m++) y[m] += w[m] * xv;
+            }
+    }
+}
+
+WK_CLONES
+void wk_gated_rows(long B, long h, const float *y, long ldy, float *z) {
+    for (long b = 0; b < B; b++) {
+        const float *a = y + b * ldy, *g = a + h;
+        float *o = z + b * h;
+        for (long i = 0; i < h; i++) o[i] = wk_tanh(a[i]) * wk_sigmoid(g[i]);
+    }
+}

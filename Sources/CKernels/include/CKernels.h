@@ -98,6 +98,13 @@ void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float
 /// One categorical draw per row of logits [B, C] at temperature 1/invT: u[b] in [0, 1);
 /// the chosen class index is written to out[b] (as a float).
 void wk_sample_categorical(long B, long C, const float *logits, float invT, const float *u, float *out, float *scratch);
+/// As wk_small_gemm over `taps` sources concatenated along K: X[j] points at tap j's rows
+/// ([B, R], row stride ldx) and Wt is [taps · R, M]; Y = bias + Σ_j X[j] · Wt[j]. The
+/// accumulators stay in registers across all taps (a dilated convolution step).
+void wk_small_gemm_taps(long B, long taps, long R, long M, const float *const *X, long ldx, const float *Wt,
+                        const float *bias, float *Y, long ldy);
+/// z[b·h + i] = tanh(y[b·ldy + i]) · sigmoid(y[b·ldy + h + i]) for b < B, i < h.
+void wk_gated_rows(long B, long h, const float *y, long ldy, float *z);
 /// y[i] = max(x[i], 0) · scale.
 void wk_relu_scale(long n, const float *x, float *y, float scale);
 

@@ -16,8 +16,7 @@ public final class WaveNetGenerator {
 
     // Packed weights, transposed for wk_small_gemm ([K, M] row-major).
     let firstW: Storage, firstB: Storage                // [in, R], [R]
-    let convA: [Storage], convS: [Storage]              // tanh and sigmoid halves, [k·R, G/2] tap-major
-    let biasA: [Storage], biasS: [Storage]              // [G/2]
+    let convW: [Storage], convB: [Storage]              // [k·R, G] tap-major, [G]
     let outW: [Storage], outB: [Storage]                // [G/2, R], [R]
     let skipW: [Storage], skipB: [Storage]              // [G/2, S], [S]
     let head1W: Storage, head1B: Storage                // [S, S], [S]
@@ -28,7 +27,8 @@ public final class WaveNetGenerator {
     // State: per-layer ring buffers [ring][B][R], and scratch.
     let rings: [Storage]
     let ringLength: [Int]
-    let hidden: Storage, gateA: Storage, gateS: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
+    let hidden: Storage, gateOut: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
+    let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let sampleScratch: Storage, uniforms: Storage, classes: Storage
     public let logits: Storage                          // [B, out] after `step`
     var t = 0
@@ -59,10 +59,8 @@ public final class WaveNetGenerator {
             return out
         }
         firstW = packed(model.firstConv.effectiveWeight); firstB = vector(model.firstConv.bias, r)
-        convA = model.convLayers.map { packed($0.conv.effectiveWeight.sliced(axis: 0, end: h)) }
-        convS = model.convLayers.map { packed($0.conv.effectiveWeight.sliced(axis: 0, start: h)) }
-        biasA = model.convLayers.map { Self.slice(vector($0.conv.bias, g), from: 0, count: h) }
-        biasS = model.convLayers.map { Self.slice(vector($0.conv.bias, g), from: h, count: h) }
+        convW = model.convLayers.map { packed($0.conv.effectiveWeight) }
+        convB = model.convLayers.map { vector($0.conv.bias, g) }
         outW = model.convLayers.map { packed($0.conv1x1Out.effectiveWeight) }
         outB = model.convLayers.map { vector($0.conv1x1Out.bias, r) }
         skipW = model.convLayers.map { packed($0.conv1x1Skip.effectiveWeight) }
@@ -80,7 +78,8 @@ public final class WaveNetGenerator {
         globalW = c.ginChannels == nil ? [] : model.convLayers.map { packed($0.conv1x1g!.effectiveWeight) }
         ringLength = (0..<c.layers).map { (k - 1) * c.dilation(ofLayer: $0) + 1 }
         rings = ringLength.map { Storage(count: $0 * batch * r, repeating: 0) }
-        hidden = Storage(count: batch * r); gateA = Storage(count: batch * h); gateS = Storage(count: batch * h)
+        hidden = Storage(count: batch * r); gateOut = Storage(count: batch * g)
+        tapPointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: k)
         sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch); classes = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
@@ -92,40 +91,29 @@ public final class WaveNetGenerator {
         t = 0
     }
 
-    static func slice(_ s: Storage, from: Int, count: Int) -> Storage {
-        let out = Storage(count: count)
-        out.base.update(from: s.base + from, count: count)
-        return out
-    }
+
+    deinit { tapPointers.deallocate() }
 
     /// Advances one step. `hidden` [B, R] must hold the first convolution's output for the
-    /// previous sample; `cond` points at this step's conditioning laid out [L][2][B][G/2]
-    /// (tanh half, sigmoid half) or is nil, `global` likewise for the speaker term. Leaves
-    /// the distribution parameters in `logits` [B, out].
+    /// previous sample; `cond` points at this step's conditioning laid out [L][B][G] (or is
+    /// nil), `global` likewise for the speaker term. Leaves the distribution parameters in
+    /// `logits` [B, out].
     func step(cond: UnsafePointer<Float>?, global: UnsafePointer<Float>?) {
         let c = config
-        let (r, s, k, h, b) = (c.residualChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
-        let half = b * h
+        let (r, g, s, k, h, b) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
         Kernels.zero(skips.base, count: b * s)
         for l in 0..<c.layers {
             let ring = rings[l], n = ringLength[l], d = c.dilation(ofLayer: l)
             (ring.base + (t % n) * b * r).update(from: hidden.base, count: b * r)
-            // The dilated convolution tap by tap, straight from the ring: x[t − (k−1−j)·d].
+            // The dilated convolution over taps x[t − (k−1−j)·d], read straight from the ring.
             for j in 0..<k {
                 let slot = ((t - (k - 1 - j) * d) % n + n) % n
-                let x = ring.base + slot * b * r
-                wk_small_gemm(b, r, h, x, r, convA[l].base + j * r * h, j == 0 ? biasA[l].base : nil, gateA.base, h, j == 0 ? 0 : 1)
-                wk_small_gemm(b, r, h, x, r, convS[l].base + j * r * h, j == 0 ? biasS[l].base : nil, gateS.base, h, j == 0 ? 0 : 1)
+                tapPointers[j] = UnsafePointer(ring.base + slot * b * r)
             }
-            if let cond {
-                wk_accumulate(half, cond + l * 2 * half, gateA.base)
-                wk_accumulate(half, cond + l * 2 * half + half, gateS.base)
-            }
-            if let global {
-                wk_accumulate(half, global + l * 2 * half, gateA.base)
-                wk_accumulate(half, global + l * 2 * half + half, gateS.base)
-            }
-            wk_gated(half, gateA.base, gateS.base, z.base)
+            wk_small_gemm_taps(b, k, r, g, tapPointers, r, convW[l].base, convB[l].base, gateOut.base, g)
+            if let cond { wk_accumulate(b * g, cond + l * b * g, gateOut.base) }
+            if let global { wk_accumulate(b * g, global + l * b * g, gateOut.base) }
+            wk_gated_rows(b, h, gateOut.base, g, z.base)
             // Residual (into `hidden`, scaled by √½) and skip.
             wk_small_gemm(b, h, r, z.base, h, outW[l].base, outB[l].base, hidden.base, r, 1)
             wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * r, hidden.base, hidden.base, Float(0.5).squareRoot())
@@ -157,17 +145,17 @@ public final class WaveNetGenerator {
     }
 
     /// Conditioning of all layers for upsampled `c` [B, C_mel, T] over steps
-    /// [from, from + count), laid out [count][L][2][B][G/2] so one step's is contiguous.
+    /// [from, from + count), laid out [count][L][B][G] so one step's is contiguous.
     func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
         guard let c, let condW else { return nil }
         let cfg = config
         return withoutGradient {
             c.sliced(axis: 2, start: from, end: from + count).permuted([0, 2, 1]).matmul(condW)      // [B, n, L·G]
-                .reshaped([batch, count, cfg.layers, 2, cfg.gateChannels / 2]).permuted([1, 2, 3, 0, 4]).contiguous()
+                .reshaped([batch, count, cfg.layers, cfg.gateChannels]).permuted([1, 2, 0, 3]).contiguous()
         }
     }
 
-    /// The speaker term of every layer, laid out [L][2][B][G/2] like `conditioning`.
+    /// The speaker term of every layer, laid out [L][B][G] like `conditioning`.
     func globalConditioning(_ speakers: [Int]?) -> Storage? {
         guard let speakers, let gc = model.speakerConditioning(speakers) else { return nil }
         let c = config, g = c.gateChannels
@@ -178,12 +166,7 @@ public final class WaveNetGenerator {
                 wk_small_gemm(batch, c.ginChannels!, g, src.baseAddress!, c.ginChannels!, globalW[l].base, nil, perLayer.base + l * batch * g, g, 0)
             }
         }
-        let laid = withoutGradient {
-            Tensor(shape: [c.layers, batch, 2, g / 2], storage: perLayer).permuted([0, 2, 1, 3]).contiguous()
-        }
-        let out = Storage(count: laid.count)
-        laid.withUnsafeBufferPointer { out.base.update(from: $0.baseAddress!, count: laid.count) }
-        return out
+        return perLayer
     }
 
     /// Distribution parameters [B, out, T] when each step is fed the given previous samples
