@@ -58,7 +58,12 @@ public enum NPY {
         default:
             throw fail("dtype '\(descr)' is not float32 or float64; convert it with array.astype(numpy.float32)")
         }
-        let count = shape.reduce(1, *)
+        var count = 1
+        for d in shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, c <= Int.max / 8 else { throw fail("its shape \(shape) is absurdly large") }
+            count = c
+        }
         let dataStart = headerStart + headerLength
         guard bytes.count - dataStart >= count * width else {
             throw fail("it holds \(bytes.count - dataStart) data bytes but shape \(shape) needs \(count * width)")

@@ -61,8 +61,12 @@ public enum Safetensors {
                 throw fail("tensor '\(name)' lacks dtype, shape or data_offsets")
             }
             let shape = try shapeAny.map { s -> Int in
-                guard let v = (s as? NSNumber)?.intValue, v >= 0 else { throw fail("tensor '\(name)' has a bad shape \(shapeAny)") }
-                return v
+                // Integers only: not 2.7, not true (JSON booleans arrive as NSNumber too).
+                guard let n = s as? NSNumber, String(cString: n.objCType) != "c",
+                      n.doubleValue == n.doubleValue.rounded(), n.doubleValue >= 0, n.doubleValue < 9e18 else {
+                    throw fail("tensor '\(name)' has a bad shape \(shapeAny)")
+                }
+                return n.intValue
             }
             guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
                   begin >= 0, end >= begin else { throw fail("tensor '\(name)' has bad data_offsets \(offsets)") }

@@ -103,6 +103,8 @@ public struct AudioCorpus: Sendable {
             if Double(h % 1_000_000) / 1_000_000 < fraction { validation.append(item) } else { train.append(item) }
         }
         if validation.isEmpty && fraction > 0 && train.count > 1 { validation.append(train.removeLast()) }
+        // Never leave training empty: a one-clip corpus trains on its clip.
+        if train.isEmpty, let first = validation.first { train.append(first); validation.removeFirst() }
         return (train, validation)
     }
 }
@@ -125,11 +127,16 @@ public final class ClipLoader: @unchecked Sendable {
     public let mel: MelSpectrogram?
     public let allowResampling: Bool
     private var cache: [Int: LoadedClip] = [:]
+    private var cachedBytes = 0
+    /// Clips are kept in memory up to this many bytes (samples and mels); beyond, they are re-read.
+    public var cacheLimit = 2 << 30
     private let lock = NSLock()
     /// Called once per resampled file with a notice for the user.
     public var notice: (String) -> Void = { _ in }
 
     public init(items: [AudioItem], sampleRate: Int, melPreset: MelPreset?, allowResampling: Bool) throws {
+        guard !items.isEmpty else { throw TrainingError.data("no clips to load; the corpus (or its split) is empty.") }
+        guard sampleRate > 0 else { throw TrainingError.recipe("data.sample_rate must be positive, got \(sampleRate).") }
         self.items = items
         self.sampleRate = sampleRate
         mel = try melPreset.map { try MelSpectrogram(preset: $0) }
@@ -149,7 +156,10 @@ public final class ClipLoader: @unchecked Sendable {
         }
         let samples = audio.monoSamples
         let clip = LoadedClip(samples: samples, mel: mel.map { $0(samples) }, speaker: item.speaker, label: item.label)
-        lock.withLock { cache[index] = clip }
+        let bytes = (samples.count + (clip.mel?.count ?? 0)) * 4
+        lock.withLock {
+            if cachedBytes + bytes <= cacheLimit { cache[index] = clip; cachedBytes += bytes }
+        }
         return clip
     }
 

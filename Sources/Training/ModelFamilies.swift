@@ -1,3 +1,4 @@
+import DSP
 import Foundation
 import Models
 import NN
@@ -29,12 +30,27 @@ public enum ModelFamilies {
                 for (k, v) in base where fields[k] == nil { fields[k] = try JSONValue.from(v) }
                 config = try JSONValue.object(fields).decode(WaveNetConfig.self, path: "model.config")
             }
-            if let preset = recipe.data.melPreset { config.melPreset = preset } else if config.cinChannels != nil {
-                throw TrainingError.recipe("this WaveNet is mel-conditioned: set data.mel_preset (for example tacotron2).")
+            if let cin = config.cinChannels {
+                guard let name = recipe.data.melPreset else {
+                    throw TrainingError.recipe("this WaveNet is mel-conditioned: set data.mel_preset (for example tacotron2).")
+                }
+                let preset = try MelPreset.named(name)
+                guard cin == preset.nMels else {
+                    throw TrainingError.recipe("model cin_channels is \(cin) but the \(name) mel preset has \(preset.nMels) bands; make them agree.")
+                }
+                guard config.upsampleScales == nil || config.hopLength == preset.hopLength else {
+                    throw TrainingError.recipe("model upsample_scales \(config.upsampleScales!) multiply to \(config.hopLength) but the \(name) preset's hop is \(preset.hopLength); choose scales whose product is the hop.")
+                }
+                config.melPreset = name
+            } else {
+                config.melPreset = nil      // unconditional: no mel to record
             }
+            try config.validate()
             var g = RandomGenerator(seed: seed)
             let model = try WaveNet(config: config, using: &g)
-            let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let json = String(decoding: try encoder.encode(config), as: UTF8.self)
             let generator = WaveNetGenerator(model: model)
             return TrainingTask(module: model, family: WaveNet.family, configJSON: json, melPreset: config.melPreset,
                                 loss: { b in model.negativeLogLikelihood(audio: b.audio, mel: config.cinChannels == nil ? nil : b.mel,

@@ -50,6 +50,10 @@ public struct Recipe: Codable, Sendable {
             resample = try c.decodeIfPresent(Bool.self, forKey: .resample) ?? true
             melPreset = try c.decodeIfPresent(String.self, forKey: .melPreset)
             validationFraction = try c.decodeIfPresent(Double.self, forKey: .validationFraction) ?? 0.05
+            guard validationFraction >= 0 && validationFraction < 1 else {
+                throw TrainingError.recipe("data.validation_fraction must be in [0, 1), got \(validationFraction).")
+            }
+            guard sampleRate > 0 else { throw TrainingError.recipe("data.sample_rate must be positive, got \(sampleRate).") }
         }
     }
 
@@ -109,6 +113,9 @@ public struct Recipe: Codable, Sendable {
             schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? .constant
             ema = try c.decodeIfPresent(Float.self, forKey: .ema)
             guard betas.count == 2 else { throw TrainingError.recipe("optimizer.betas must have two values, got \(betas).") }
+            if let c = clipGradNorm, !(c > 0) { throw TrainingError.recipe("optimizer.clip_grad_norm must be positive, got \(c).") }
+            if let e = ema, !(e > 0 && e < 1) { throw TrainingError.recipe("optimizer.ema must be in (0, 1), got \(e).") }
+            guard learningRate > 0 else { throw TrainingError.recipe("optimizer.learning_rate must be positive, got \(learningRate).") }
         }
     }
 

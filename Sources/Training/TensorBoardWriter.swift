@@ -14,12 +14,18 @@ public final class TensorBoardWriter {
     public init(folder: String, clock: () -> Double = { Date().timeIntervalSince1970 }) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let host = ProcessInfo.processInfo.hostName
-        path = folder + "/events.out.tfevents.\(Int(clock())).\(host).wavekit"
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let h = FileHandle(forWritingAtPath: path) else {
-            throw TrainingError.io("cannot create the TensorBoard event file in '\(folder)'")
+        // Unique per process and attempt (O_EXCL): a resumed run started within the same second
+        // must not truncate the earlier file.
+        var candidate = ""
+        var fd: Int32 = -1
+        for attempt in 0..<100 {
+            candidate = folder + "/events.out.tfevents.\(Int(clock())).\(host).\(getpid()).\(attempt).wavekit"
+            fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            if fd >= 0 { break }
         }
-        handle = h
+        guard fd >= 0 else { throw TrainingError.io("cannot create a TensorBoard event file in '\(folder)'") }
+        path = candidate
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         try write(event(wallTime: clock(), step: 0, fileVersion: "brain.Event:2"))
     }
 
@@ -74,7 +80,9 @@ public final class TensorBoardWriter {
     }
 
     private func write(_ payload: [UInt8]) throws {
-        handle.write(Data(Self.record(payload)))
+        do { try handle.write(contentsOf: Data(Self.record(payload))) } catch {
+            throw TrainingError.io("cannot write the TensorBoard log '\(path)': \(error.localizedDescription)")
+        }
     }
 
     /// The TFRecord framing of one payload.

@@ -155,9 +155,12 @@ public final class Trainer {
         var tensors = task.module.stateDict()
         for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
         if let ema { for (k, v) in ema.shadow { tensors["ema." + k] = v } }
-        let recipeJSON = String(decoding: (try? JSONEncoder().encode(recipe)) ?? Data(), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let recipeJSON = String(decoding: (try? encoder.encode(recipe)) ?? Data(), as: UTF8.self)
         var metadata = [Checkpoint.familyKey: task.family, Checkpoint.configKey: task.configJSON,
-                        "wavekit.step": "\(step)", "wavekit.recipe": recipeJSON, "format": "pt"]
+                        "wavekit.step": "\(step)", "wavekit.recipe": recipeJSON, "format": "pt",
+                        "wavekit.sample_rate": "\(recipe.data.sampleRate)"]
         if let preset = task.melPreset { metadata["wavekit.mel_preset"] = preset }
         if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)

@@ -95,3 +95,48 @@ import Testing
         }
     }
 }
+
+/// Inputs the second review found crashing; each must be a clear error now.
+@Suite struct ReviewRegressionTests {
+    @Test func recipesThatDoNotFitTheModelAreErrors() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("clips")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try AudioCommandTests.writeTone(data.appendingPathComponent("a.wav"), sampleRate: 16000, seconds: 0.5)
+        func train(_ yaml: String) throws -> CLITests.Result {
+            let r = dir.appendingPathComponent("r-\(UUID().uuidString.prefix(6)).yaml")
+            try yaml.write(to: r, atomically: true, encoding: .utf8)
+            return try CLITests.run(["train", r.path, "--out", dir.appendingPathComponent("run-\(UUID().uuidString.prefix(6))").path, "--quiet"])
+        }
+        let hop = try train("data: {path: \(data.path), sample_rate: 16000, mel_preset: 16k}\nmodel: {family: wavenet, preset: small}\ntraining: {steps: 1}")
+        #expect(hop.status != 0 && hop.stderr.contains("256") && hop.stderr.contains("200"), "\(hop.stderr)")
+        let bands = try train("data: {path: \(data.path), sample_rate: 16000, mel_preset: 16k}\nmodel: {family: wavenet, preset: small, config: {cin_channels: 64, upsample_scales: [2, 100]}}\ntraining: {steps: 1}")
+        #expect(bands.status != 0 && bands.stderr.contains("64") && bands.stderr.contains("80"), "\(bands.stderr)")
+        let negative = try train("data: {path: \(data.path), sample_rate: 16000}\nmodel: {family: wavenet, config: {cin_channels: null, upsample_scales: null, residual_channels: -8}}\ntraining: {steps: 1}")
+        #expect(negative.status != 0 && negative.stderr.contains("residual_channels"), "\(negative.stderr)")
+        let fraction = try train("data: {path: \(data.path), sample_rate: 16000, validation_fraction: 1}\nmodel: {family: wavenet}\n")
+        #expect(fraction.status != 0 && fraction.stderr.contains("validation_fraction"))
+        // A one-clip corpus trains (the split never empties training).
+        let one = try train("data: {path: \(data.path), sample_rate: 16000, validation_fraction: 0.9}\nmodel: {family: wavenet, config: {cin_channels: null, upsample_scales: null, cin_pad: 0, layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8}}\ntraining: {steps: 1, batch_size: 1, crop_samples: 800}")
+        #expect(one.status == 0, "\(one.stderr)")
+    }
+
+    @Test func hugeNPYShapesAreRejected() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"
+        header += String(repeating: " ", count: (64 - (10 + header.count + 1) % 64) % 64) + "\n"
+        var d = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xff), UInt8(header.utf8.count >> 8)])
+        d.append(contentsOf: Array(header.utf8))
+        let path = dir.appendingPathComponent("big.npy")
+        try d.write(to: path)
+        let r = try CLITests.run(["info", path.path])
+        #expect(r.status == 1 && r.stderr.contains("absurdly large"), "\(r.stderr)")
+    }
+
+    @Test func generateRejectsImpossibleRates() throws {
+        let r = try CLITests.run(["generate", "--checkpoint", "x.safetensors", "-o", "/tmp/x.wav", "--sample-rate", "3000000000"])
+        #expect(r.status != 0 && r.stderr.contains("--sample-rate"))
+    }
+}

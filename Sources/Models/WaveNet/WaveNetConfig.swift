@@ -94,8 +94,23 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         guard layers >= 1, stacks >= 1, layers % stacks == 0 else { throw bad("layers (\(layers)) must be a positive multiple of stacks (\(stacks)).") }
         guard gateChannels % 2 == 0 else { throw bad("gate_channels (\(gateChannels)) must be even (it splits into tanh and sigmoid halves).") }
         guard kernelSize >= 2 else { throw bad("kernel_size must be at least 2, got \(kernelSize).") }
+        for (name, v) in [("out_channels", outChannels), ("residual_channels", residualChannels), ("gate_channels", gateChannels),
+                          ("skip_out_channels", skipOutChannels), ("cin_channels", cinChannels ?? 1), ("gin_channels", ginChannels ?? 1),
+                          ("n_speakers", nSpeakers ?? 1)] where v < 1 {
+            throw bad("\(name) must be at least 1, got \(v).")
+        }
+        guard cinPad >= 0 else { throw bad("cin_pad must be ≥ 0, got \(cinPad).") }
+        if let scales = upsampleScales, scales.isEmpty || scales.contains(where: { $0 < 1 }) {
+            throw bad("upsample_scales must be positive integers, got \(scales).")
+        }
+        if let k = freqAxisKernelSize, k < 1 || k % 2 == 0 { throw bad("freq_axis_kernel_size must be odd and positive, got \(k).") }
+        if cinChannels != nil && upsampleScales == nil && upsampleLayout == .transposed {
+            throw bad("the transposed upsampler needs upsample_scales.")
+        }
         switch outputDistribution {
-        case .mulaw: guard !scalarInput else { throw bad("mulaw output takes one-hot input: set scalar_input false.") }
+        case .mulaw:
+            guard !scalarInput else { throw bad("mulaw output takes one-hot input: set scalar_input false.") }
+            guard outChannels >= 2 else { throw bad("mulaw output needs at least 2 classes, got \(outChannels).") }
         case .mol: guard scalarInput, outChannels % 3 == 0 else { throw bad("mol output needs scalar_input and out_channels = 3 × components (got \(outChannels)).") }
         case .gaussian: guard scalarInput, outChannels == 2 else { throw bad("gaussian output needs scalar_input and out_channels 2 (got \(outChannels)).") }
         }

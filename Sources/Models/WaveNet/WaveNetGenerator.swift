@@ -157,6 +157,8 @@ public final class WaveNetGenerator {
 
     /// The speaker term of every layer, laid out [L][B][G] like `conditioning`.
     func globalConditioning(_ speakers: [Int]?) -> Storage? {
+        precondition(config.nSpeakers == nil || speakers?.count == batch,
+                     "WaveNetGenerator: a speaker-conditioned model needs one speaker per utterance (\(batch)), got \(speakers?.count ?? 0)")
         guard let speakers, let gc = model.speakerConditioning(speakers) else { return nil }
         let c = config, g = c.gateChannels
         let perLayer = Storage(count: c.layers * batch * g)                    // [L][B][G]
@@ -177,6 +179,7 @@ public final class WaveNetGenerator {
         let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
         precondition(up.map { $0.shape[2] >= steps } ?? true, "WaveNetGenerator.forced: the mel covers fewer than \(steps) samples")
         let global = globalConditioning(speakers)
+        defer { withExtendedLifetime(global) {} }
         let input = Storage(count: batch, repeating: 0)
         let a = audio.contiguous().scalars
         var out = [Float](repeating: 0, count: batch * c.outChannels * steps)
@@ -186,6 +189,8 @@ public final class WaveNetGenerator {
             let n = Swift.min(chunk, steps - from)
             let cond = conditioning(up, from: from, count: n)
             let condBase = cond.map { $0.storage.base + $0.offset }
+            // NOTE: only raw pointers into `cond` are used below; keep its storage alive.
+            defer { withExtendedLifetime(cond) {} }
             for i in 0..<n {
                 let step = from + i
                 for bi in 0..<batch {
@@ -212,9 +217,11 @@ public final class WaveNetGenerator {
         reset()
         let c = config
         var rng = RandomGenerator(seed: seed)
+        precondition(mel.map { $0.shape[0] == batch } ?? true, "WaveNetGenerator.generate: mel batch \(mel?.shape ?? []) differs from \(batch)")
         let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
-        let samples = Swift.min(requested, up?.shape[2] ?? requested)
+        let samples = Swift.max(0, Swift.min(requested, up?.shape[2] ?? requested))
         let global = globalConditioning(speakers)
+        defer { withExtendedLifetime(global) {} }
         let input = Storage(count: batch, repeating: c.scalarInput ? 0 : Float(c.outChannels / 2))
         var audio = [[Float]](repeating: [], count: batch)
         for bi in 0..<batch { audio[bi].reserveCapacity(samples) }
@@ -227,6 +234,7 @@ public final class WaveNetGenerator {
             let n = Swift.min(chunk, samples - from)
             let cond = conditioning(up, from: from, count: n)
             let condBase = cond.map { $0.storage.base + $0.offset }
+            defer { withExtendedLifetime(cond) {} }
             for i in 0..<n {
                 feed(input.base)
                 step(cond: condBase.map { UnsafePointer($0 + i * c.layers * c.gateChannels * batch) }, global: global.map { UnsafePointer($0.base) })

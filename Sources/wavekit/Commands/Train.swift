@@ -48,6 +48,12 @@ struct Train: ParsableCommand {
             let validation = validationItems.isEmpty ? nil
                 : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
             let task = try ModelFamilies.task(for: r, seed: r.training.seed)
+            if let model = task.module as? WaveNet, let n = model.config.nSpeakers {
+                guard corpus.speakers.count <= n else {
+                    throw TrainingError.recipe("the corpus has \(corpus.speakers.count) speakers but the model's n_speakers is \(n); raise model.config.n_speakers.")
+                }
+                if r.data.layout != .vctk { common.note("note: n_speakers is set but the \(r.data.layout.rawValue) layout has no speakers; every clip is speaker 0") }
+            }
             common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
             let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)
             if resume {
@@ -66,8 +72,11 @@ struct Train: ParsableCommand {
                 FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line + (rep.validationLoss != nil ? "\n" : "") : line + "\n").utf8))
             }
             if isTerminal && !common.quiet { FileHandle.standardError.write(Data("\n".utf8)) }
-            common.note(interrupted ? "interrupted at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)"
-                                    : "finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
+            if interrupted {
+                common.note("interrupted at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)")
+                throw ExitCode(130)      // as a shell reports SIGINT, so scripts can tell
+            }
+            common.note("finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
         }
     }
 

@@ -58,11 +58,14 @@ struct Generate: ParsableCommand {
     @Option(help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
     @Option(help: "Speaker id for speaker-conditioned models.") var speaker: Int?
     @Option(help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
-    @Option(help: "Sample rate written to the file (Hz).") var sampleRate: Int = 16000
+    @Option(help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000).") var sampleRate: Int?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be in (0, 600], got \(seconds).") }
+        if let sampleRate, sampleRate < 1000 || sampleRate > 384_000 {
+            throw ValidationError("--sample-rate must be between 1000 and 384000 Hz, got \(sampleRate).")
+        }
         if count < 1 || count > 64 { throw ValidationError("--count must be between 1 and 64, got \(count).") }
         if temperature <= 0 { throw ValidationError("--temperature must be positive, got \(temperature).") }
         if !SoundFile.writableExtensions.contains(URL(fileURLWithPath: output).pathExtension.lowercased()) {
@@ -86,14 +89,16 @@ struct Generate: ParsableCommand {
             } else if speaker != nil {
                 throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.")
             }
-            let samples = Int(seconds * Double(sampleRate))
+            let rate = try sampleRate ?? Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? "") ?? 16000
+            let samples = Int(seconds * Double(rate))
+            guard samples >= 1 else { throw ValidationError("--seconds \(seconds) is less than one sample at \(rate) Hz.") }
             let progress = ProgressLine("generating", total: samples, unit: "samples", enabled: !common.quiet)
             let clips = WaveNetGenerator(model: model, batch: count)
                 .generate(samples: samples, mel: nil, speakers: speakers, temperature: temperature, seed: seed) { done, _ in progress.update(done) }
             for (i, clip) in clips.enumerated() {
                 let url = URL(fileURLWithPath: output)
                 let path = count == 1 ? output : url.deletingPathExtension().path + "-\(i + 1)." + url.pathExtension
-                try SoundFile.write(Audio(mono: clip, sampleRate: sampleRate), to: path,
+                try SoundFile.write(Audio(mono: clip, sampleRate: rate), to: path,
                                     comment: "WaveKit generate checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) temperature=\(temperature)")
                 common.note("wrote \(path)")
             }
@@ -127,10 +132,13 @@ struct Score: ParsableCommand {
                     let (given, _, _) = try NeuralVocoding.mel(for: mel, model: model, note: common.note)
                     m = given
                 }
-                // Whole frames only: the mel covers frames · hop samples.
-                let n = Swift.min(samples.count, (m!.shape[1] - 1) * preset.hopLength)
-                samples = Array(samples.prefix(n))
-                m = m!.sliced(axis: 1, end: n / preset.hopLength)
+                // Whole frames only: the mel's frames cover frames · hop samples.
+                let frames = Swift.min(samples.count / preset.hopLength, m!.shape[1] - 1)
+                guard frames >= 1 else {
+                    throw AudioIOError.invalidArgument("'\(audio)' is too short to score: it needs more than \(preset.hopLength) samples (one mel frame) and a mel of at least 2 frames.")
+                }
+                samples = Array(samples.prefix(frames * preset.hopLength))
+                m = m!.sliced(axis: 1, end: frames)
             } else {
                 samples = try SoundFile.read(audio, mixDown: true).monoSamples
             }
