@@ -509,3 +509,12 @@ void wk_gated_rows(long B, long h, const float *y, long ldy, float *z) {
         for (long i = 0; i < h; i++) o[i] = wk_tanh(a[i]) * wk_sigmoid(g[i]);
     }
 }
+
+WK_CLONES
+void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long ldy) {
+    for (long b = 0; b < B; b++) {
+        const float *src = x + b * ldx;
+        float *dst = y + b * ldy;
+        for (long i = 0; i < n; i++) dst[i] += src[i];
+    }
+}

@@ -105,6 +105,8 @@ void wk_small_gemm_taps(long B, long taps, long R, long M, const float *const *X
                         const float *bias, float *Y, long ldy);
 /// z[b·h + i] = tanh(y[b·ldy + i]) · sigmoid(y[b·ldy + h + i]) for b < B, i < h.
 void wk_gated_rows(long B, long h, const float *y, long ldy, float *z);
+/// y[b·ldy + i] += x[b·ldx + i] for b < B, i < n (rows of different strides).
+void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long ldy);
 /// y[i] = max(x[i], 0) · scale.
 void wk_relu_scale(long n, const float *x, float *y, float scale);
 

@@ -95,9 +95,9 @@ public final class WaveNetGenerator {
     deinit { tapPointers.deallocate() }
 
     /// Advances one step. `hidden` [B, R] must hold the first convolution's output for the
-    /// previous sample; `cond` points at this step's conditioning laid out [L][B][G] (or is
-    /// nil), `global` likewise for the speaker term. Leaves the distribution parameters in
-    /// `logits` [B, out].
+    /// previous sample; `cond` points at this step's conditioning laid out [B][L·G] (or is
+    /// nil), `global` at the speaker term laid out [L][B][G]. Leaves the distribution
+    /// parameters in `logits` [B, out].
     func step(cond: UnsafePointer<Float>?, global: UnsafePointer<Float>?) {
         let c = config
         let (r, g, s, k, h, b) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
@@ -111,7 +111,7 @@ public final class WaveNetGenerator {
                 tapPointers[j] = UnsafePointer(ring.base + slot * b * r)
             }
             wk_small_gemm_taps(b, k, r, g, tapPointers, r, convW[l].base, convB[l].base, gateOut.base, g)
-            if let cond { wk_accumulate(b * g, cond + l * b * g, gateOut.base) }
+            if let cond { wk_accumulate_rows(b, g, cond + l * g, c.layers * g, gateOut.base, g) }
             if let global { wk_accumulate(b * g, global + l * b * g, gateOut.base) }
             wk_gated_rows(b, h, gateOut.base, g, z.base)
             // Residual (into `hidden`, scaled by √½) and skip.
@@ -145,13 +145,12 @@ public final class WaveNetGenerator {
     }
 
     /// Conditioning of all layers for upsampled `c` [B, C_mel, T] over steps
-    /// [from, from + count), laid out [count][L][B][G] so one step's is contiguous.
+    /// [from, from + count), laid out [count][B][L·G]: one GEMM, no re-layout of its output
+    /// (a permuted copy of it cost 84 MB per chunk at batch 8).
     func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
         guard let c, let condW else { return nil }
-        let cfg = config
         return withoutGradient {
-            c.sliced(axis: 2, start: from, end: from + count).permuted([0, 2, 1]).matmul(condW)      // [B, n, L·G]
-                .reshaped([batch, count, cfg.layers, cfg.gateChannels]).permuted([1, 2, 0, 3]).contiguous()
+            c.sliced(axis: 2, start: from, end: from + count).permuted([2, 0, 1]).contiguous().matmul(condW)   // [n, B, L·G], one GEMM
         }
     }
 
