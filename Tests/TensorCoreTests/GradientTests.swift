@@ -137,6 +137,9 @@ let linearAlgebraCases: [GradCase] = [
     GradCase("matmul batch broadcast both", [s(2, 1, 3, 4), s(3, 4, 2)]) { $0[0].matmul($0[1]) },
     GradCase("matmul vector", [s(4), s(4, 3)]) { $0[0].matmul($0[1]) },
     GradCase("matmul strided", [s(3, 4, layout: .strided), s(4, 2)]) { $0[0].matmul($0[1]) },
+    // Well-conditioned matrices: 2·I plus a perturbation.
+    GradCase("inverse", [s(4, 4)]) { ($0[0] * 0.3 + Tensor.eye(4) * 2).inverse() },
+    GradCase("logAbsDeterminant", [s(5, 5)]) { ($0[0] * 0.3 + Tensor.eye(5) * 2).logAbsDeterminant() },
 ]
 
 let convCases: [GradCase] = [

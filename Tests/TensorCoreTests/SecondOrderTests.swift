@@ -63,6 +63,17 @@ import TestSupport
         #expect(failures.isEmpty, "\(c.name): \(failures)")
     }
 
+    /// Flows train through log|det W|; its gradient (A⁻ᵀ) must itself be differentiable.
+    @Test func logDeterminantHasASecondDerivative() {
+        var rng = RandomGenerator(seed: 13)
+        let a = Tensor.randomNormal([3, 3], std: 0.3, using: &rng)
+        let failures = GradientCheck.failures([a]) { p in
+            let m = p[0] + Tensor.eye(3) * 2
+            return gradients(of: m.logAbsDeterminant(), wrt: [p[0]], createGraph: true)[0]
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     @Test func secondDerivativeOfTanhIsExact() {
         // d²/dx² tanh x = −2 tanh x (1 − tanh² x)
         let x = Tensor([-1.5, -0.3, 0.2, 2.0]).requiringGradient()
