@@ -100,8 +100,9 @@ public final class WaveGlow: Module {
         inverse(z: z, spect: squeezedConditioning(mel, samples: z.shape[2] * config.nGroup))
     }
 
-X
-    /// 1024 − 256), from noise at temperature `sigma` (0: deterministic). Returns [B, T].
+    /// Audio from mel [B, n_mel, F]: F·256 samples (the upsampler makes (F − 1)·256 + 1024 and
+    /// NVIDIA trims its tail of 1024 − 256), from noise at temperature `sigma` (0: deterministic).
+    /// Returns [B, T].
     public func infer(mel: Tensor, sigma: Float, using rng: inout RandomGenerator) -> Tensor {
         withoutGradient {
             let (b, m, g) = (mel.shape[0], config.nMelChannels, config.nGroup)
