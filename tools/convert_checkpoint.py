@@ -4,6 +4,8 @@
 Usage:
     .venv-tools/bin/python tools/convert_checkpoint.py --from r9y9-wavenet SRC.pth -o DST.safetensors
         [--hparams HPARAMS] [--stacks N] [--preset NAME] [--trust-pickle]
+    .venv-tools/bin/python tools/convert_checkpoint.py --from nvidia-waveglow SRC.pt -o DST.safetensors
+        [--preset NAME]
 
 --from r9y9-wavenet
     A checkpoint written by r9y9/wavenet_vocoder's train.py (a dict with a
@@ -60,6 +62,43 @@ Upsampler layouts (config key "upsample_layout")
                   (hparams legacy=True, the default) or unscaled (legacy=False),
                   where the current code and WaveKit use sum * sqrt(1/layers);
                   the converter prints a warning.
+
+--from nvidia-waveglow
+    NVIDIA/waveglow's WaveGlow (glow.py), as
+      * NVIDIA's published .pt files, which pickle the whole model object under
+        "model" ({"model": glow.WaveGlow}). They are read WITHOUT NVIDIA's glow
+        module and without running code from the pickle: a restricted
+        unpickler (torch.load(pickle_module=...)) resolves only torch's tensor /
+        parameter / storage rebuilders, dtypes and a few containers to the real
+        objects, and every other class the pickle names (glow.WaveGlow,
+        glow.WN, glow.Invertible1x1Conv, glow_old.*, torch's Conv1d and
+        weight-norm hooks, ...) to an inert stand-in nn.Module subclass that
+        keeps _parameters / _buffers / _modules; the tensors then come from the
+        stand-in's state_dict(). --trust-pickle is not needed.
+      * a plain state_dict, or {"state_dict": ...} / {"model": state_dict},
+        with or without DataParallel's "module." prefix (NVIDIA's
+        DeepLearningExamples checkpoints, e.g. 512 channels);
+      * the older per-layer conditioning layout WN.k.cond_layers.i (NVIDIA's
+        glow_old.py, DeepLearningExamples): fused into WN.k.cond_layer by
+        concatenating weight_g / weight_v / bias along the output channels in
+        layer order (weight norm is per output channel, so this computes the
+        same thing);
+      * weight norm kept (weight_g / weight_v, or parametrizations.*) or
+        removed (NVIDIA's remove_weightnorm: a plain weight, split back into
+        weight_g = ||weight|| per output channel and weight_v = weight).
+    Tensors keep NVIDIA's names (WaveKit's names too): upsample.{weight,bias},
+    WN.k.{start,cond_layer,in_layers.i,res_skip_layers.i}.{weight_g,weight_v,bias},
+    WN.k.end.{weight,bias}, convinv.k.conv.weight; float32; metadata
+        format "pt", wavekit.family "waveglow", wavekit.config (JSON),
+        wavekit.converted_from "nvidia-waveglow".
+    The config comes from the shapes: n_mel_channels (upsample.weight
+    [n_mel, n_mel, 1024]; the stride 256 is NVIDIA's constant, not stored),
+    n_flows (convinv.k count), n_group (convinv.0 size), n_early_every /
+    n_early_size (the first flow whose convinv is smaller, and by how much; a
+    model that never shrinks gets n_early_every = n_flows, n_early_size = 0),
+    n_layers (WN.0.in_layers.i count), n_channels (WN.0.start), kernel_size
+    (WN.0.in_layers.0). mel_preset is --preset, else "tacotron2";
+    sample_rate 22050.
 
 Exit status: 0 on success, 1 for an unreadable or unrecognised input, 2 for a
 recognised checkpoint that WaveKit cannot represent or missing/contradictory
@@ -602,7 +641,375 @@ def write_safetensors(tensors, path, metadata):
             raise ConvertError(f"{path}: the written file does not read back correctly")
 
 
-CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet}
+# ------------------------------------------------------------ NVIDIA WaveGlow
+
+# Globals the stand-in unpickler resolves to the real objects: what torch needs
+# to rebuild tensors, parameters and containers. Everything else a pickle names
+# (NVIDIA's glow.WaveGlow / glow.WN / glow.Invertible1x1Conv, glow_old.*, torch's
+# own module classes, weight-norm hooks, and anything unknown) becomes an inert
+# stand-in class, so no code from the pickle runs and NVIDIA's glow module is
+# not needed.
+_REAL_GLOBALS = {
+    ("collections", "OrderedDict"),
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "object"),
+    ("builtins", "slice"), ("builtins", "complex"),
+    ("__builtin__", "set"), ("__builtin__", "frozenset"), ("__builtin__", "object"),
+    ("torch", "Size"), ("torch", "device"),
+    ("torch.nn.parameter", "Parameter"),
+    ("copyreg", "_reconstructor"), ("copy_reg", "_reconstructor"),
+}
+
+
+class _StandIn:
+    """Mixin for stand-ins: accepts any constructor arguments and any state."""
+
+
+def _make_stand_in(module, name):
+    import torch
+
+    class StandIn(torch.nn.Module, _StandIn):
+        def __init__(self, *args, **kwargs):
+            super().__init__()
+            self.__dict__["_standin_args"] = args
+
+        def __setstate__(self, state):
+            slots = None
+            if isinstance(state, tuple) and len(state) == 2 and (state[0] is None or isinstance(state[0], dict)):
+                state, slots = state
+            if isinstance(state, dict) and "_parameters" in state:
+                torch.nn.Module.__setstate__(self, state)
+            else:
+                torch.nn.Module.__init__(self)
+                self.__dict__["_standin_state"] = state
+            if slots:
+                self.__dict__["_standin_slots"] = slots
+
+        # list / dict protocol for APPENDS / SETITEMS on stand-ins of containers
+        def append(self, item):
+            self.__dict__.setdefault("_standin_items", []).append(item)
+
+        def extend(self, items):
+            self.__dict__.setdefault("_standin_items", []).extend(items)
+
+        def __setitem__(self, key, value):
+            self.__dict__.setdefault("_standin_dict", {})[key] = value
+
+    StandIn.__name__ = StandIn.__qualname__ = name
+    StandIn.__module__ = "wavekit_standin." + module
+    StandIn._standin_for = f"{module}.{name}"
+    return StandIn
+
+
+def _stand_in_pickle_module():
+    """A pickle module for torch.load(pickle_module=...) whose Unpickler maps
+    every global outside _REAL_GLOBALS (and torch's tensor-rebuild functions,
+    storages and dtypes) to a stand-in nn.Module subclass."""
+    import pickle
+    import types
+    import torch
+
+    cache = {}
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) in _REAL_GLOBALS:
+                return super().find_class(module, name)
+            if module == "torch._utils" and name.startswith("_rebuild_"):
+                return getattr(torch._utils, name)
+            if module == "torch" and (name.endswith("Storage")
+                                      or isinstance(getattr(torch, name, None), torch.dtype)):
+                return getattr(torch, name)
+            key = (module, name)
+            if key not in cache:
+                cache[key] = _make_stand_in(module, name)
+            return cache[key]
+
+    mod = types.ModuleType("wavekit_standin_pickle")
+    mod.Unpickler = Unpickler
+    mod.load = lambda f, **kw: Unpickler(f, **kw).load()
+    mod.loads = lambda b, **kw: Unpickler(__import__("io").BytesIO(b), **kw).load()
+    mod.UnpicklingError = pickle.UnpicklingError
+    mod.__dict__["_standin_classes"] = cache
+    return mod
+
+
+def load_waveglow_checkpoint(path):
+    """Returns (state_dict of tensors, description). Reads a plain state_dict
+    with torch.load(weights_only=True); a pickled model object (NVIDIA's
+    published {"model": WaveGlow}) with the stand-in unpickler."""
+    import torch
+    import warnings
+    if not os.path.exists(path):
+        raise ConvertError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ConvertError(f"{path}: is a directory, expected a .pt checkpoint file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+        how = "torch.load(weights_only=True)"
+    except Exception as e:  # noqa: BLE001
+        text = str(e)
+        if not ("weights_only" in text or "Unsupported global" in text or "WeightsUnpickler" in text):
+            raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
+                               f"{ANSI_RE.sub('', text.splitlines()[0]) if text else ''})")
+        pm = _stand_in_pickle_module()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # SourceChangeWarning etc. for stand-in classes
+                obj = torch.load(path, map_location="cpu", weights_only=False, pickle_module=pm)
+        except Exception as e2:  # noqa: BLE001
+            raise ConvertError(f"{path}: could not read the pickled objects even with stand-in "
+                               f"classes ({type(e2).__name__}: {e2})")
+        names = sorted(c._standin_for for c in pm._standin_classes.values())
+        how = "stand-in unpickler" + (f" (stand-ins for {', '.join(names)})" if names else "")
+
+    model = obj
+    if isinstance(obj, dict):
+        for key in ("model", "state_dict", "model_state_dict"):
+            if key in obj and isinstance(obj[key], (dict, torch.nn.Module)):
+                model = obj[key]
+                break
+    if isinstance(model, torch.nn.Module):
+        kind = getattr(type(model), "_standin_for", type(model).__qualname__)
+        try:
+            sd = model.state_dict()
+        except Exception as e:  # noqa: BLE001
+            raise ConvertError(f"{path}: the pickled {kind} has no usable state_dict ({e})")
+        how += f", model object {kind}"
+    elif isinstance(model, dict):
+        sd = model
+    else:
+        raise ConvertError(f"{path}: holds no model or state_dict (found {type(obj).__name__})")
+    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise ConvertError(f"{path}: the state_dict holds no tensors")
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+        how += ', "module." prefix removed'
+    return tensors, how
+
+
+WG_WN_RE = re.compile(r"^WN\.\d+\.(start|cond_layer|cond_layers\.\d+|in_layers\.\d+|res_skip_layers\.\d+)$")
+
+
+def restore_waveglow_weight_norm(tensors):
+    """NVIDIA's remove_weightnorm leaves a plain weight on WN.k.start /
+    cond_layer(s) / in_layers / res_skip_layers; split it into weight_g =
+    ||weight|| per output channel and weight_v = weight."""
+    import torch
+    changed = []
+    for k in list(tensors):
+        if not k.endswith(".weight"):
+            continue
+        prefix = k[:-len(".weight")]
+        if not WG_WN_RE.match(prefix):
+            continue
+        if f"{prefix}.weight_g" in tensors or f"{prefix}.weight_v" in tensors:
+            raise ConvertError(f"{prefix} has both a plain weight and weight_g/weight_v")
+        w = tensors.pop(k)
+        g = torch.linalg.vector_norm(w.double(), dim=tuple(range(1, w.dim())), keepdim=True).to(w.dtype)
+        tensors[f"{prefix}.weight_g"] = g
+        tensors[f"{prefix}.weight_v"] = w
+        changed.append(prefix)
+    return changed
+
+
+def fuse_waveglow_cond_layers(tensors):
+    """WN.k.cond_layers.i.{weight_g,weight_v,bias} -> WN.k.cond_layer.* by
+    concatenation along the output channels in layer order (weight norm is per
+    output channel, so g and v concatenate too). Returns the flows fused."""
+    import torch
+    groups = {}
+    for k in list(tensors):
+        m = re.match(r"^(WN\.\d+)\.cond_layers\.(\d+)\.(weight_g|weight_v|bias)$", k)
+        if m:
+            groups.setdefault(m.group(1), {}).setdefault(m.group(3), {})[int(m.group(2))] = tensors.pop(k)
+    stray = [k for k in tensors if ".cond_layers." in k]
+    if stray:
+        raise ConvertError(f"unexpected per-layer conditioning tensors: {', '.join(stray[:4])}")
+    for prefix, leaves in groups.items():
+        if f"{prefix}.cond_layer.weight_v" in tensors:
+            raise ConvertError(f"{prefix} has both cond_layer and cond_layers.N tensors")
+        idx = sorted(leaves.get("weight_v", {}))
+        if idx != list(range(len(idx))) or not idx:
+            raise ConvertError(f"{prefix}.cond_layers indices are not 0..{len(idx) - 1}: {idx}")
+        for leaf in ("weight_g", "weight_v", "bias"):
+            part = leaves.get(leaf, {})
+            if sorted(part) != idx:
+                raise ConvertError(f"{prefix}.cond_layers: {leaf} present for layers {sorted(part)}, "
+                                   f"weight_v for {idx}")
+            tensors[f"{prefix}.cond_layer.{leaf}"] = torch.cat([part[i] for i in idx], 0)
+    return sorted(groups, key=lambda p: int(p.split(".")[1]))
+
+
+def infer_waveglow_config(tensors, preset):
+    def need(name):
+        if name not in tensors:
+            raise ConvertError(f"not an NVIDIA WaveGlow checkpoint: missing tensor {name}")
+        return tensors[name]
+
+    if "upsample.weight" not in tensors or not any(k.startswith("convinv.") for k in tensors):
+        sample = ", ".join(sorted(tensors)[:6])
+        raise ConvertError("not an NVIDIA WaveGlow checkpoint: expected upsample.weight, WN.N.* and "
+                           f"convinv.N.conv.weight tensors, found {len(tensors)} tensors ({sample}, ...)")
+    up = shape(need("upsample.weight"))
+    if len(up) != 3 or up[0] != up[1]:
+        raise ConvertError(f"upsample.weight has shape {up}, expected [n_mel, n_mel, 1024]")
+    n_mel = up[0]
+    if up[2] != 1024:
+        raise ConvertError(f"upsample kernel is {up[2]} wide; WaveKit's WaveGlow has NVIDIA's "
+                           "ConvTranspose1d(n_mel, n_mel, 1024, stride=256)", 2)
+
+    flows = sorted({int(m.group(1)) for k in tensors if (m := re.match(r"convinv\.(\d+)\.", k))})
+    n_flows = len(flows)
+    if flows != list(range(n_flows)):
+        raise ConvertError(f"convinv indices are not 0..{n_flows - 1}: {flows}")
+    wn = sorted({int(m.group(1)) for k in tensors if (m := re.match(r"WN\.(\d+)\.", k))})
+    if wn != flows:
+        raise ConvertError(f"WN indices {wn} do not match convinv indices {flows}")
+
+    sizes = []
+    for k in flows:
+        w = shape(need(f"convinv.{k}.conv.weight"))
+        if len(w) != 3 or w[0] != w[1] or w[2] != 1:
+            raise ConvertError(f"convinv.{k}.conv.weight has shape {w}, expected [c, c, 1]")
+        sizes.append(w[0])
+    n_group = sizes[0]
+    if n_group % 2:
+        raise ConvertError(f"n_group {n_group} is odd")
+    shrink = [k for k in range(1, n_flows) if sizes[k] != sizes[k - 1]]
+    if shrink:
+        n_early_every = shrink[0]
+        n_early_size = sizes[shrink[0] - 1] - sizes[shrink[0]]
+    else:
+        n_early_every, n_early_size = n_flows, 0     # never triggers (k < n_flows)
+    want = []
+    rem = n_group
+    for k in range(n_flows):
+        if k % n_early_every == 0 and k > 0:
+            rem -= n_early_size
+        want.append(rem)
+    if want != sizes or n_early_size < 0 or n_early_size % 2 or rem <= 0:
+        raise ConvertError(f"the invertible 1x1 convolutions have sizes {sizes}, which is not "
+                           "NVIDIA's schedule (n_early_size channels out every n_early_every "
+                           "flows, an even number)", 2)
+
+    layers = sorted({int(m.group(1)) for k in tensors if (m := re.match(r"WN\.0\.in_layers\.(\d+)\.", k))})
+    n_layers = len(layers)
+    if layers != list(range(n_layers)) or n_layers == 0:
+        raise ConvertError(f"WN.0.in_layers indices are not 0..{n_layers - 1}: {layers}")
+    n_channels = shape(need("WN.0.start.weight_v"))[0]
+    kernel_size = shape(need("WN.0.in_layers.0.weight_v"))[2]
+    if kernel_size % 2 != 1:
+        raise ConvertError(f"WN kernel_size {kernel_size} is even; NVIDIA's WN needs it odd")
+
+    cfg = {
+        "n_mel_channels": n_mel, "n_flows": n_flows, "n_group": n_group,
+        "n_early_every": n_early_every, "n_early_size": n_early_size,
+        "n_layers": n_layers, "n_channels": n_channels, "kernel_size": kernel_size,
+        "mel_preset": preset if preset is not None else "tacotron2",
+        "sample_rate": 22050,
+    }
+
+    # every flow's shapes
+    C, L, K = n_channels, n_layers, kernel_size
+    bad = []
+    for k in flows:
+        n_half = sizes[k] // 2
+        p = f"WN.{k}."
+        expect = {
+            "start.weight_g": (C, 1, 1), "start.weight_v": (C, n_half, 1), "start.bias": (C,),
+            "cond_layer.weight_g": (2 * C * L, 1, 1), "cond_layer.weight_v": (2 * C * L, n_mel * n_group, 1),
+            "cond_layer.bias": (2 * C * L,),
+            "end.weight": (2 * n_half, C, 1), "end.bias": (2 * n_half,),
+        }
+        for i in range(L):
+            rs = 2 * C if i < L - 1 else C
+            expect.update({
+                f"in_layers.{i}.weight_g": (2 * C, 1, 1), f"in_layers.{i}.weight_v": (2 * C, C, K),
+                f"in_layers.{i}.bias": (2 * C,),
+                f"res_skip_layers.{i}.weight_g": (rs, 1, 1), f"res_skip_layers.{i}.weight_v": (rs, C, 1),
+                f"res_skip_layers.{i}.bias": (rs,),
+            })
+        for name, shp in expect.items():
+            t = tensors.get(p + name)
+            if t is None:
+                bad.append(f"missing {p + name}")
+            elif shape(t) != shp:
+                bad.append(f"{p + name} has shape {list(shape(t))}, expected {list(shp)}")
+    if "upsample.bias" not in tensors:
+        bad.append("missing upsample.bias")
+    elif shape(tensors["upsample.bias"]) != (n_mel,):
+        bad.append(f"upsample.bias has shape {list(shape(tensors['upsample.bias']))}")
+    if bad:
+        raise ConvertError("the WaveGlow tensors do not fit one NVIDIA WaveGlow:\n  "
+                           + "\n  ".join(bad[:10]) + ("\n  ..." if len(bad) > 10 else ""))
+    return cfg
+
+
+def waveglow_expected_keys(cfg):
+    keys = {"upsample.weight", "upsample.bias"}
+    rem = cfg["n_group"]
+    for k in range(cfg["n_flows"]):
+        keys.add(f"convinv.{k}.conv.weight")
+        p = f"WN.{k}."
+        for m in ["start", "cond_layer"] + [f"in_layers.{i}" for i in range(cfg["n_layers"])] \
+                + [f"res_skip_layers.{i}" for i in range(cfg["n_layers"])]:
+            keys |= {p + m + ".weight_g", p + m + ".weight_v", p + m + ".bias"}
+        keys |= {p + "end.weight", p + "end.bias"}
+    return keys
+
+
+def convert_nvidia_waveglow(src, dst, preset=None, **_ignored):
+    import torch
+
+    tensors, how = load_waveglow_checkpoint(src)
+    log(f"note: read {src} with {how}")
+    tensors = normalise_names(tensors)
+    restored = restore_waveglow_weight_norm(tensors)
+    if restored:
+        log(f"note: {len(restored)} convolutions had weight norm removed; stored as "
+            "weight_g = ||weight||, weight_v = weight")
+    fused = fuse_waveglow_cond_layers(tensors)
+    if fused:
+        log(f"note: per-layer cond_layers.N (older layout) of {len(fused)} flows fused into "
+            "cond_layer (concatenated along the output channels)")
+    cfg = infer_waveglow_config(tensors, preset)
+
+    want = waveglow_expected_keys(cfg)
+    extra = sorted(set(tensors) - want)
+    if extra:
+        raise ConvertError(f"{src}: tensors WaveKit's WaveGlow does not have: "
+                           + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""), 2)
+
+    out = {}
+    for k in sorted(tensors):
+        t = tensors[k].detach().to("cpu")
+        if not t.is_floating_point():
+            raise ConvertError(f"tensor {k} has dtype {t.dtype}, expected floating point")
+        t = t.to(torch.float32).contiguous()
+        if not torch.isfinite(t).all():
+            raise ConvertError(f"tensor {k} holds NaN or infinite values")
+        out[k] = t
+    for k in range(cfg["n_flows"]):
+        W = out[f"convinv.{k}.conv.weight"][:, :, 0].double()
+        if abs(float(torch.linalg.det(W))) < 1e-12:
+            raise ConvertError(f"convinv.{k}.conv.weight is singular: the flow cannot be inverted")
+
+    metadata = {
+        "format": "pt",
+        "wavekit.family": "waveglow",
+        "wavekit.config": json.dumps(cfg, sort_keys=True),
+        "wavekit.converted_from": "nvidia-waveglow",
+    }
+    d = os.path.dirname(os.path.abspath(dst))
+    if not os.path.isdir(d):
+        raise ConvertError(f"{dst}: folder {d} does not exist")
+    write_safetensors(out, dst, metadata)
+    n_params = sum(t.numel() for t in out.values())
+    return cfg, n_params, len(out)
+
+
+CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet, "nvidia-waveglow": convert_nvidia_waveglow}
 
 HELP_EPILOG = """\
 r9y9-wavenet upsampler layouts (recorded as "upsample_layout" in the config):
@@ -646,6 +1053,10 @@ def main(argv=None):
     except ImportError as e:
         log(f"error: {e.name} is not installed (run tools/venv.sh and use .venv-tools/bin/python)")
         return 1
+    if args.source == "nvidia-waveglow" and (args.hparams is not None or args.stacks is not None):
+        log("error: --hparams and --stacks are r9y9-wavenet options; a WaveGlow's settings all "
+            "come from its tensor shapes")
+        return 2
     try:
         cfg, n_params, n_tensors = CONVERTERS[args.source](
             args.src, args.output, hparams=args.hparams, stacks=args.stacks,
@@ -654,7 +1065,8 @@ def main(argv=None):
         log(f"error: {e}")
         return e.status
     print(f"wrote {args.output}: {n_tensors} tensors, {n_params} parameters")
-    print(f"wavenet config: {json.dumps(cfg, sort_keys=True)}")
+    family = "waveglow" if args.source == "nvidia-waveglow" else "wavenet"
+    print(f"{family} config: {json.dumps(cfg, sort_keys=True)}")
     return 0
 
 

@@ -33,6 +33,10 @@ struct Vocode: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Sampling temperature for autoregressive vocoders.")
     var temperature: Float = 1
+    @Option(help: "WaveGlow's noise level (0: deterministic; NVIDIA's inference script uses 0.6).")
+    var sigma: Float = 0.6
+    @Option(help: "WaveGlow denoiser strength (NVIDIA's --denoise; not available yet).")
+    var denoise: Float?
     @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
     var preset: String?
     @Option(help: "Griffin-Lim iterations.")
@@ -70,6 +74,8 @@ struct Vocode: ParsableCommand {
     }
 
     private func vocodeNeural(_ checkpoint: String) throws {
+        let family = try WaveNet.family(ofCheckpoint: checkpoint)
+        if family == WaveGlow.family { return try vocodeWaveGlow(checkpoint) }
         let model = try NeuralVocoding.waveNet(checkpoint)
         let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
         let samples = mel.shape[1] * preset.hopLength
@@ -79,6 +85,22 @@ struct Vocode: ParsableCommand {
                       temperature: temperature, seed: seed) { done, _ in progress.update(done) }[0]
         try SoundFile.write(Audio(mono: audio, sampleRate: preset.sampleRate), to: output,
                             comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) \(preset.summary)")
+        common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
+    }
+
+    private func vocodeWaveGlow(_ checkpoint: String) throws {
+        if denoise != nil {
+            throw ValidationError("--denoise is not available yet for WaveGlow; vocode without it.")
+        }
+        guard sigma >= 0 else { throw ValidationError("--sigma must be ≥ 0, got \(sigma).") }
+        let model = try WaveGlow.load(checkpoint)
+        let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
+                                                            bands: model.config.nMelChannels)
+        guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames.") }
+        var rng = RandomGenerator(seed: seed)
+        let audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
+        try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
+                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) seed=\(seed) \(preset.summary)")
         common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
     }
 

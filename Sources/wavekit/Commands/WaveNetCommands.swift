@@ -17,6 +17,26 @@ enum NeuralVocoding {
         return try WaveNet.load(path)
     }
 
+    /// The mel preset and band count a checkpoint expects, for either vocoder family.
+    static func checkMel(_ input: String, presetName: String, bands: Int) throws -> (Tensor, MelPreset, [Float]?) {
+        let preset = try MelPreset.named(presetName)
+        if input.lowercased().hasSuffix(".npy") {
+            let file = try NPY.read(input)
+            if let recorded = file.metadata["preset"], recorded != preset.name {
+                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but the checkpoint expects '\(preset.name)'; recompute it with `wavekit mel --preset \(preset.name)`.")
+            }
+            if file.tensor.rank == 2 && file.tensor.shape[0] != bands {
+                throw DSPError.melMismatch("'\(input)' has \(file.tensor.shape[0]) mel bands but the checkpoint expects \(bands); recompute it with `wavekit mel --preset \(preset.name)`.")
+            }
+            try preset.validate(file.tensor, source: input)
+            return (file.tensor, preset, nil)
+        }
+        var audio = try SoundFile.read(input, mixDown: true)
+        if audio.sampleRate != preset.sampleRate { audio = try Resampler.resample(audio, to: preset.sampleRate) }
+        let samples = audio.monoSamples
+        return (try MelSpectrogram(preset: preset)(samples), preset, samples)
+    }
+
     /// The checkpoint's mel for `input` (.npy, validated against the checkpoint's preset and
     /// band count, or audio, whose mel is computed with it), and the audio when given.
     static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
@@ -121,6 +141,7 @@ struct Score: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family { return try scoreWaveGlow() }
             let model = try NeuralVocoding.waveNet(checkpoint)
             var samples: [Float]
             var m: Tensor?
@@ -147,12 +168,34 @@ struct Score: ParsableCommand {
                 model.negativeLogLikelihood(audio: Tensor(shape: [1, samples.count], scalars: samples),
                                             mel: m?.unsqueezed(axis: 0), speakers: model.config.nSpeakers == nil ? nil : [0]).item
             }
-            let bits = nll / Float(Foundation.log(2.0))
-            if json {
-                print(String(format: "{\"bits_per_sample\":%.6f,\"nll_per_sample\":%.6f,\"samples\":%d}", bits, nll, samples.count))
-            } else {
-                print(String(format: "%@: %.4f nats/sample (%.4f bits/sample) over %d samples", audio, nll, bits, samples.count))
-            }
+            printResult(nll: nll, samples: samples.count)
+        }
+    }
+
+    /// WaveGlow's exact likelihood: audio cropped to whole groups the mel covers.
+    private func scoreWaveGlow() throws {
+        let model = try WaveGlow.load(checkpoint)
+        let (computed, preset, loaded) = try NeuralVocoding.checkMel(audio, presetName: model.config.melPreset ?? "tacotron2",
+                                                                     bands: model.config.nMelChannels)
+        var m = computed
+        if let mel { m = try NeuralVocoding.checkMel(mel, presetName: preset.name, bands: model.config.nMelChannels).0 }
+        let samples = loaded ?? []
+        let g = model.config.nGroup
+        let n = Swift.min(samples.count, m.shape[1] * preset.hopLength) / g * g
+        guard n >= g else { throw AudioIOError.invalidArgument("'\(audio)' is too short to score (fewer than \(g) samples covered by its mel).") }
+        let nll = withoutGradient {
+            model.negativeLogLikelihood(mel: m.unsqueezed(axis: 0), audio: Tensor(shape: [1, n], scalars: Array(samples.prefix(n)))).item
+        }
+        printResult(nll: nll, samples: n)
+    }
+
+    /// Nats and bits per sample, as a line or as JSON.
+    private func printResult(nll: Float, samples count: Int) {
+        let bits = nll / Float(Foundation.log(2.0))
+        if json {
+            print(String(format: "{\"bits_per_sample\":%.6f,\"nll_per_sample\":%.6f,\"samples\":%d}", bits, nll, count))
+        } else {
+            print(String(format: "%@: %.4f nats/sample (%.4f bits/sample) over %d samples", audio, nll, bits, count))
         }
     }
 }
