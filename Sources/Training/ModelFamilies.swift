@@ -6,7 +6,7 @@ import TensorCore
 
 /// The model families `wavekit train` can build from a recipe.
 public enum ModelFamilies {
-    public static let names = [WaveNet.family]
+    public static let names = [WaveNet.family, WaveGlow.family]
 
     /// Builds the model a recipe describes (a named preset with field overrides) as a task.
     public static func task(for recipe: Recipe, seed: UInt64) throws -> TrainingTask {
@@ -62,6 +62,47 @@ public enum ModelFamilies {
                                     let mel = config.cinChannels == nil ? nil : b.mel?.sliced(axis: 0, end: 1)
                                     let n = Swift.min(b.audio.shape[1], 8000)
                                     return (gen.generate(samples: n, mel: mel, speakers: config.nSpeakers == nil ? nil : [b.speakers[0]], seed: 0)[0], recipe.data.sampleRate)
+                                })
+        case WaveGlow.family:
+            var config = WaveGlowConfig.small
+            if let name = recipe.model.preset {
+                guard let p = WaveGlowConfig.presets[name] else {
+                    throw TrainingError.recipe("model.preset '\(name)' is not a WaveGlow preset; use one of: \(WaveGlowConfig.presets.keys.sorted().joined(separator: ", ")).")
+                }
+                config = p
+            }
+            if let overrides = recipe.model.config {
+                guard case .object(var fields) = overrides else { throw TrainingError.recipe("model.config must be a mapping of WaveGlow fields.") }
+                let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+                if let unknown = fields.keys.sorted().first(where: { base[$0] == nil && $0 != "mel_preset" }) {
+                    throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; WaveGlow fields are: \(base.keys.sorted().joined(separator: ", ")).")
+                }
+                for (k, v) in base where fields[k] == nil { fields[k] = try JSONValue.from(v) }
+                config = try JSONValue.object(fields).decode(WaveGlowConfig.self, path: "model.config")
+            }
+            guard let name = recipe.data.melPreset else {
+                throw TrainingError.recipe("WaveGlow is mel-conditioned: set data.mel_preset (for example tacotron2).")
+            }
+            let preset = try MelPreset.named(name)
+            guard preset.nMels == config.nMelChannels, preset.hopLength == 256 else {
+                throw TrainingError.recipe("WaveGlow needs mels with hop 256 and n_mel_channels bands (\(config.nMelChannels)); the \(name) preset has hop \(preset.hopLength) and \(preset.nMels) bands.")
+            }
+            config.melPreset = name
+            config.sampleRate = recipe.data.sampleRate
+            guard recipe.training.cropSamples >= 256 else {
+                throw TrainingError.recipe("training.crop_samples must cover at least one mel frame (256 samples) for WaveGlow.")
+            }
+            var g = RandomGenerator(seed: seed)
+            let model = try WaveGlow(config: config, using: &g)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+            return TrainingTask(module: model, family: WaveGlow.family, configJSON: json, melPreset: name,
+                                loss: { b in model.loss(mel: b.mel!, audio: b.audio, sigma: 1) },
+                                preview: { b in
+                                    var rng = RandomGenerator(seed: 0)
+                                    let audio = model.infer(mel: b.mel!.sliced(axis: 0, end: 1), sigma: 0.6, using: &rng)
+                                    return (audio.scalars, recipe.data.sampleRate)
                                 })
         default:
             throw TrainingError.recipe("unknown model family '\(recipe.model.family)'; available: \(names.joined(separator: ", ")).")

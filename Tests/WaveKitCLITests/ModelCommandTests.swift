@@ -140,3 +140,36 @@ import Testing
         #expect(r.status != 0 && r.stderr.contains("--sample-rate"))
     }
 }
+
+@Suite struct WaveGlowCommandTests {
+    @Test func trainVocodeAndScoreAWaveGlow() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wavs = dir.appendingPathComponent("data/wavs")
+        try FileManager.default.createDirectory(at: wavs, withIntermediateDirectories: true)
+        try AudioCommandTests.writeTone(wavs.appendingPathComponent("LJ001-0001.wav"), seconds: 0.5)
+        try AudioCommandTests.writeTone(wavs.appendingPathComponent("LJ001-0002.wav"), seconds: 0.5)
+        try "LJ001-0001|a|a\nLJ001-0002|b|b\n".write(to: dir.appendingPathComponent("data/metadata.csv"), atomically: true, encoding: .utf8)
+        let recipe = dir.appendingPathComponent("wg.yaml")
+        try """
+        data: {path: \(dir.path)/data, layout: ljspeech, sample_rate: 22050, mel_preset: tacotron2, validation_fraction: 0}
+        model: {family: waveglow, preset: small, config: {n_flows: 4, n_early_every: 2, n_layers: 2, n_channels: 8}}
+        optimizer: {kind: adam, learning_rate: 0.0001}
+        training: {batch_size: 1, crop_samples: 2048, steps: 1, checkpoint_every: 1, validate_every: 1, log_every: 1}
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let t = try CLITests.run(["train", recipe.path, "--out", run, "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let ckpt = run + "/checkpoint.safetensors"
+        let wav = wavs.appendingPathComponent("LJ001-0001.wav").path
+        let out = dir.appendingPathComponent("v.wav").path
+        let v = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--sigma", "0", "--quiet"])
+        #expect(v.status == 0, "\(v.stderr)")
+        let info = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", out, "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(info?["frames"] as? Int == 44 * 256)                 // frames · 256, as NVIDIA's inference
+        let s = try CLITests.run(["score", "--checkpoint", ckpt, wav, "--json"])
+        #expect(s.status == 0 && s.stdout.contains("nll_per_sample"), "\(s.stderr)")
+        let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "0.01"])
+        #expect(d.status != 0 && d.stderr.contains("--denoise"))
+    }
+}
