@@ -18,7 +18,9 @@ ConvTranspose1d(5, 5, 1024, stride=256).
 Built under torch.manual_seed(0); then perturbed so that every path matters:
 every weight_g *= U(0.5, 1.5) (g != ||v||), every WN bias ~ N(0, 0.1^2),
 WN.k.end ~ N(0, 0.05^2) (NVIDIA zero-initialises it, which would make the
-untrained flow the identity), upsample.weight ~ N(0, 0.05^2) and its bias
+untrained flow the identity), every convinv W <- W (I + 0.3 N(0, 1)) redrawn
+until det > 0.05 (NVIDIA's initial W is orthogonal: logdet 0 and inverse =
+transpose, which would hide mistakes), upsample.weight ~ N(0, 0.05^2) and its bias
 ~ N(0, 0.1^2).
 
 How the files are made
@@ -116,6 +118,16 @@ def build_model(module=ref, seed=0):
                 p.mul_(torch.rand(p.shape, generator=g) + 0.5)
             elif name.startswith("WN.") and name.endswith("bias") and ".end." not in name:
                 p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+        # NVIDIA's W starts orthogonal (logdet 0, inverse = transpose); a trained W is
+        # neither, so W <- W (I + 0.3 N) with det > 0
+        for inv in model.convinv:
+            W = inv.conv.weight[:, :, 0]
+            c = W.shape[0]
+            while True:
+                M = W @ (torch.eye(c) + 0.3 * torch.randn(c, c, generator=g))
+                if torch.det(M) > 0.05:
+                    break
+            inv.conv.weight.copy_(M[:, :, None])
         model.upsample.weight.copy_(torch.randn(model.upsample.weight.shape, generator=g) * 0.05)
         model.upsample.bias.copy_(torch.randn(model.upsample.bias.shape, generator=g) * 0.1)
     return model.eval()
@@ -282,6 +294,8 @@ def main():
     check("reverse(forward(audio)) == audio", d < 1e-10, f"(max diff {d:.1e})")
     check("infer output is non-trivial", float(want["infer_sigma0"].abs().max()) > 1e-3,
           f"(max |y| {float(want['infer_sigma0'].abs().max()):.3f})")
+    check("log_det_W non-trivial", abs(float(want["log_det_W_sum"])) > 1.0,
+          f"({float(want['log_det_W_sum']):.4f})")
     check("log_s non-trivial", abs(float(want["log_s_sum"])) > 1e-3, f"({float(want['log_s_sum']):.4f})")
 
     # float32 distance
