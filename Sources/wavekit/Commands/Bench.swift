@@ -16,7 +16,7 @@ struct Bench: ParsableCommand {
         Haswell), matrix products run on slower kernels than your CPU supports. Unset it \
         before measuring.
         """,
-        subcommands: [Core.self, AudioFrontEnd.self, WaveNetSpeed.self])
+        subcommands: [Core.self, AudioFrontEnd.self, WaveNetSpeed.self, WaveGlowSpeed.self])
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(
