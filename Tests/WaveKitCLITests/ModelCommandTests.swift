@@ -171,5 +171,23 @@ import Testing
         #expect(s.status == 0 && s.stdout.contains("nll_per_sample"), "\(s.stderr)")
         let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "0.01"])
         #expect(d.status != 0 && d.stderr.contains("--denoise"))
+
+        // Bad mels and a command for another family get clear errors and leave the output alone.
+        let before = try Data(contentsOf: URL(fileURLWithPath: out))
+        let bands = dir.appendingPathComponent("bands.npy")
+        try AudioCommandTests().npy(shape: [40, 10], values: Array(repeating: -5, count: 400)).write(to: bands)
+        let b = try CLITests.run(["vocode", bands.path, "--checkpoint", ckpt, "-o", out])
+        #expect(b.status != 0 && b.stderr.contains("40") && b.stderr.contains("80"), "\(b.stderr)")
+        let nan = dir.appendingPathComponent("nan.npy")
+        try AudioCommandTests().npy(shape: [80, 2], values: [Float.nan] + Array(repeating: -5, count: 159)).write(to: nan)
+        let n = try CLITests.run(["vocode", nan.path, "--checkpoint", ckpt, "-o", out])
+        #expect(n.status != 0 && n.stderr.contains("NaN"), "\(n.stderr)")
+        let empty = dir.appendingPathComponent("empty.npy")
+        try AudioCommandTests().npy(shape: [80, 0], values: []).write(to: empty)
+        let e = try CLITests.run(["vocode", empty.path, "--checkpoint", ckpt, "-o", out])
+        #expect(e.status != 0 && e.stderr.contains("frame"), "\(e.stderr)")
+        let g = try CLITests.run(["generate", "--checkpoint", ckpt, "-o", dir.appendingPathComponent("g.wav").path])
+        #expect(g.status != 0 && g.stderr.contains("waveglow"), "\(g.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
     }
 }
