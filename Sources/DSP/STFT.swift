@@ -8,6 +8,11 @@ public struct ComplexSpectrogram {
     public var bins: Int { real.shape[0] }
     public var frames: Int { real.shape[1] }
 
+    public init(real: Tensor, imag: Tensor) {
+        precondition(real.shape == imag.shape && real.shape.count == 2, "ComplexSpectrogram: real and imag must both be [bins, frames]")
+        self.real = real; self.imag = imag
+    }
+
     /// |S| (power 1) or |S|² (power 2), [bins, frames].
     public func magnitude(power: Int = 1) -> Tensor {
         withoutGradient {

@@ -81,4 +81,23 @@ extension WaveGlowConfig {
         }
         #expect(losses.last! < losses.first!, "\(losses.first!) → \(losses.last!)")
     }
+
+    @Test func denoiserSubtractsTheBiasSpectrumAndIsANoOpAtZeroStrength() throws {
+        let m = try Self.model()
+        let d = try WaveGlowDenoiser(model: m)
+        #expect(d.biasSpectrum.count == 513 && d.biasSpectrum.contains { $0 > 0 })
+        var g = RandomGenerator(seed: 3)
+        let audio = Tensor.randomNormal([4096], std: 0.1, using: &g).scalars
+        let same = d(audio, strength: 0)
+        #expect(same.count == audio.count)
+        #expect(zip(audio, same).map { abs($0 - $1) }.max()! < 1e-4)
+        func energy(_ x: [Float]) -> Float { x.reduce(0) { $0 + $1 * $1 } }
+        // The bias itself, with its own spectrum removed, loses most of its energy.
+        var r = RandomGenerator(seed: 0)
+        let bias = m.infer(mel: .zeros([1, 5, 88]), sigma: 0, using: &r).scalars
+        let ratio = energy(d(bias, strength: 1)) / energy(bias)
+        #expect(ratio < 0.5, "energy kept: \(ratio)")
+        // Stronger denoising removes more.
+        #expect(energy(d(audio, strength: 10)) < energy(d(audio, strength: 1)))
+    }
 }

@@ -169,8 +169,15 @@ import Testing
         #expect(info?["frames"] as? Int == 44 * 256)                 // frames · 256, as NVIDIA's inference
         let s = try CLITests.run(["score", "--checkpoint", ckpt, wav, "--json"])
         #expect(s.status == 0 && s.stdout.contains("nll_per_sample"), "\(s.stderr)")
-        let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "0.01"])
-        #expect(d.status != 0 && d.stderr.contains("--denoise"))
+        let denoised = dir.appendingPathComponent("d.wav").path
+        let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", denoised, "--sigma", "0", "--denoise", "0.01", "--quiet"])
+        #expect(d.status == 0, "\(d.stderr)")
+        let dinfo = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", denoised, "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(dinfo?["frames"] as? Int == 44 * 256)
+        let badStrength = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "2"])
+        #expect(badStrength.status != 0 && badStrength.stderr.contains("--denoise"))
+        let noModel = try CLITests.run(["vocode", wav, "-o", out, "--denoise", "0.01"])
+        #expect(noModel.status != 0 && noModel.stderr.contains("WaveGlow"))
 
         // Bad mels and a command for another family get clear errors and leave the output alone.
         let before = try Data(contentsOf: URL(fileURLWithPath: out))

@@ -35,7 +35,7 @@ struct Vocode: ParsableCommand {
     var temperature: Float = 1
     @Option(help: "WaveGlow's noise level (0: deterministic; NVIDIA's inference script uses 0.6).")
     var sigma: Float = 0.6
-    @Option(help: "WaveGlow denoiser strength (NVIDIA's --denoise; not available yet).")
+    @Option(help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off.")
     var denoise: Float?
     @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
     var preset: String?
@@ -58,6 +58,7 @@ struct Vocode: ParsableCommand {
         try reportingErrors {
             common.apply()
             if let checkpoint { return try vocodeNeural(checkpoint) }
+            if denoise != nil { throw ValidationError("--denoise is WaveGlow's; pass a WaveGlow --checkpoint or drop --denoise.") }
             let (mel, p) = try loadMel()
             let extractor = try MelSpectrogram(preset: p)
             let linear = extractor.decompress(mel)
@@ -76,6 +77,7 @@ struct Vocode: ParsableCommand {
     private func vocodeNeural(_ checkpoint: String) throws {
         let family = try WaveNet.family(ofCheckpoint: checkpoint)
         if family == WaveGlow.family { return try vocodeWaveGlow(checkpoint) }
+        if denoise != nil { throw ValidationError("--denoise is WaveGlow's; '\(checkpoint)' holds a \(family) model. Drop --denoise.") }
         let model = try NeuralVocoding.waveNet(checkpoint)
         let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
         let samples = mel.shape[1] * preset.hopLength
@@ -89,8 +91,8 @@ struct Vocode: ParsableCommand {
     }
 
     private func vocodeWaveGlow(_ checkpoint: String) throws {
-        if denoise != nil {
-            throw ValidationError("--denoise is not available yet for WaveGlow; vocode without it.")
+        if let denoise, !(denoise >= 0 && denoise <= 1) {
+            throw ValidationError("--denoise must be between 0 and 1 (NVIDIA's scripts use 0.01), got \(denoise).")
         }
         guard sigma >= 0 else { throw ValidationError("--sigma must be ≥ 0, got \(sigma).") }
         let model = try WaveGlow.load(checkpoint)
@@ -98,9 +100,12 @@ struct Vocode: ParsableCommand {
                                                             bands: model.config.nMelChannels)
         guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames.") }
         var rng = RandomGenerator(seed: seed)
-        let audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
+        var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
+        if let denoise, denoise > 0 {
+            audio = try WaveGlowDenoiser(model: model)(audio, strength: denoise)
+        }
         try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
-                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) seed=\(seed) \(preset.summary)")
+                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoise ?? 0) seed=\(seed) \(preset.summary)")
         common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
     }
 
