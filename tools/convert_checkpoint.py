@@ -572,25 +572,9 @@ def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust
             "weight_g = ||weight||, weight_v = weight")
     cfg = infer_wavenet_config(tensors, parse_hparams(hparams), stacks, preset)
 
-    want = expected_keys(cfg)
-    missing = sorted(want - set(tensors))
-    extra = sorted(set(tensors) - want)
-    if missing:
-        raise ConvertError(f"{src}: incomplete WaveNet checkpoint, missing {len(missing)} tensors: "
-                           + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
-    if extra:
-        raise ConvertError(f"{src}: tensors WaveKit's WaveNet does not have: "
-                           + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""), 2)
+    check_keys(src, tensors, expected_keys(cfg), "WaveNet")
 
-    out = {}
-    for k in sorted(tensors):
-        t = tensors[k].detach().to("cpu")
-        if not t.is_floating_point():
-            raise ConvertError(f"tensor {k} has dtype {t.dtype}, expected floating point")
-        t = t.to(torch.float32).contiguous()
-        if not torch.isfinite(t).all():
-            raise ConvertError(f"tensor {k} holds NaN or infinite values")
-        out[k] = t
+    out = float32_tensors(tensors)
 
     metadata = {
         "format": "pt",
@@ -602,12 +586,7 @@ def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust
         for key in ("global_step", "global_epoch"):
             if isinstance(obj.get(key), (int, np.integer)):
                 metadata[f"wavekit.source_{key}"] = str(int(obj[key]))
-    d = os.path.dirname(os.path.abspath(dst))
-    if not os.path.isdir(d):
-        raise ConvertError(f"{dst}: folder {d} does not exist")
-    write_safetensors(out, dst, metadata)
-    n_params = sum(t.numel() for t in out.values())
-    return cfg, n_params, len(out)
+    return write_converted(out, dst, metadata, cfg)
 
 
 def write_safetensors(tensors, path, metadata):
@@ -975,21 +954,9 @@ def convert_nvidia_waveglow(src, dst, preset=None, **_ignored):
             "cond_layer (concatenated along the output channels)")
     cfg = infer_waveglow_config(tensors, preset)
 
-    want = waveglow_expected_keys(cfg)
-    extra = sorted(set(tensors) - want)
-    if extra:
-        raise ConvertError(f"{src}: tensors WaveKit's WaveGlow does not have: "
-                           + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""), 2)
+    check_keys(src, tensors, waveglow_expected_keys(cfg), "WaveGlow")
 
-    out = {}
-    for k in sorted(tensors):
-        t = tensors[k].detach().to("cpu")
-        if not t.is_floating_point():
-            raise ConvertError(f"tensor {k} has dtype {t.dtype}, expected floating point")
-        t = t.to(torch.float32).contiguous()
-        if not torch.isfinite(t).all():
-            raise ConvertError(f"tensor {k} holds NaN or infinite values")
-        out[k] = t
+    out = float32_tensors(tensors)
     for k in range(cfg["n_flows"]):
         W = out[f"convinv.{k}.conv.weight"][:, :, 0].double()
         if abs(float(torch.linalg.det(W))) < 1e-12:
@@ -1001,12 +968,44 @@ def convert_nvidia_waveglow(src, dst, preset=None, **_ignored):
         "wavekit.config": json.dumps(cfg, sort_keys=True),
         "wavekit.converted_from": "nvidia-waveglow",
     }
+    return write_converted(out, dst, metadata, cfg)
+
+
+def check_keys(src, tensors, want, family):
+    """The converted names must be exactly the model's: missing and extra tensors are named."""
+    missing = sorted(want - set(tensors))
+    extra = sorted(set(tensors) - want)
+    if missing:
+        raise ConvertError(f"{src}: incomplete {family} checkpoint, missing {len(missing)} tensors: "
+                           + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else ""))
+    if extra:
+        raise ConvertError(f"{src}: tensors WaveKit's {family} does not have: "
+                           + ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""), 2)
+
+
+def float32_tensors(tensors):
+    """Contiguous float32 CPU copies, in name order; integer dtypes and NaN/inf are refused."""
+    import torch
+
+    out = {}
+    for k in sorted(tensors):
+        t = tensors[k].detach().to("cpu")
+        if not t.is_floating_point():
+            raise ConvertError(f"tensor {k} has dtype {t.dtype}, expected floating point")
+        t = t.to(torch.float32).contiguous()
+        if not torch.isfinite(t).all():
+            raise ConvertError(f"tensor {k} holds NaN or infinite values")
+        out[k] = t
+    return out
+
+
+def write_converted(out, dst, metadata, cfg):
+    """Writes the checkpoint; returns (config, parameter count, tensor count)."""
     d = os.path.dirname(os.path.abspath(dst))
     if not os.path.isdir(d):
         raise ConvertError(f"{dst}: folder {d} does not exist")
     write_safetensors(out, dst, metadata)
-    n_params = sum(t.numel() for t in out.values())
-    return cfg, n_params, len(out)
+    return cfg, sum(t.numel() for t in out.values()), len(out)
 
 
 CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet, "nvidia-waveglow": convert_nvidia_waveglow}

@@ -224,8 +224,14 @@ public enum Checkpoint {
         return (c, file)
     }
 
-    /// The model tensors of a file (optimizer state removed).
-    public static func modelTensors(_ file: Safetensors.File) -> [String: Tensor] {
-        file.tensors.filter { !$0.key.hasPrefix("optimizer.") }
+    /// The weights to run a model with: optimizer state removed, and the averaged (EMA) weights
+    /// of a training checkpoint used in place of the raw ones when the file records how many
+    /// updates they hold (`wavekit.ema_updates`: warm-up-corrected averages).
+    public static func inferenceTensors(_ file: Safetensors.File) -> [String: Tensor] {
+        var tensors = file.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }
+        if file.metadata["wavekit.ema_updates"] != nil {
+            for (k, v) in file.tensors where k.hasPrefix("ema.") { tensors[String(k.dropFirst(4))] = v }
+        }
+        return tensors
     }
 }

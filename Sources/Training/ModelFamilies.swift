@@ -12,24 +12,8 @@ public enum ModelFamilies {
     public static func task(for recipe: Recipe, seed: UInt64) throws -> TrainingTask {
         switch recipe.model.family {
         case WaveNet.family:
-            var config = WaveNetConfig.small
-            if let name = recipe.model.preset {
-                guard let p = WaveNetConfig.presets[name] else {
-                    throw TrainingError.recipe("model.preset '\(name)' is not a WaveNet preset; use one of: \(WaveNetConfig.presets.keys.sorted().joined(separator: ", ")).")
-                }
-                config = p
-            }
-            if let overrides = recipe.model.config {
-                guard case .object(var fields) = overrides else { throw TrainingError.recipe("model.config must be a mapping of WaveNet fields.") }
-                // Fill in the preset's values, then decode strictly (unknown keys named).
-                let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
-                let known = Set(base.keys).union(WaveNetConfig.CodingKeysList.all)
-                if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
-                    throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; WaveNet fields are: \(WaveNetConfig.CodingKeysList.all.sorted().joined(separator: ", ")).")
-                }
-                for (k, v) in base where fields[k] == nil { fields[k] = try JSONValue.from(v) }
-                config = try JSONValue.object(fields).decode(WaveNetConfig.self, path: "model.config")
-            }
+            var config = try configuration(recipe, name: "WaveNet", base: WaveNetConfig.small, presets: WaveNetConfig.presets,
+                                           fields: Set(WaveNetConfig.CodingKeysList.all))
             if let cin = config.cinChannels {
                 guard let name = recipe.data.melPreset else {
                     throw TrainingError.recipe("this WaveNet is mel-conditioned: set data.mel_preset (for example tacotron2).")
@@ -48,38 +32,20 @@ public enum ModelFamilies {
             try config.validate()
             var g = RandomGenerator(seed: seed)
             let model = try WaveNet(config: config, using: &g)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let json = String(decoding: try encoder.encode(config), as: UTF8.self)
-            let generator = WaveNetGenerator(model: model)
+            let json = try sortedJSON(config)
             return TrainingTask(module: model, family: WaveNet.family, configJSON: json, melPreset: config.melPreset,
                                 loss: { b in model.negativeLogLikelihood(audio: b.audio, mel: config.cinChannels == nil ? nil : b.mel,
                                                                          speakers: config.nSpeakers == nil ? nil : b.speakers) },
                                 preview: { b in
                                     // A fresh generator sees the current weights.
-                                    _ = generator
                                     let gen = WaveNetGenerator(model: model)
                                     let mel = config.cinChannels == nil ? nil : b.mel?.sliced(axis: 0, end: 1)
                                     let n = Swift.min(b.audio.shape[1], 8000)
                                     return (gen.generate(samples: n, mel: mel, speakers: config.nSpeakers == nil ? nil : [b.speakers[0]], seed: 0)[0], recipe.data.sampleRate)
                                 })
         case WaveGlow.family:
-            var config = WaveGlowConfig.small
-            if let name = recipe.model.preset {
-                guard let p = WaveGlowConfig.presets[name] else {
-                    throw TrainingError.recipe("model.preset '\(name)' is not a WaveGlow preset; use one of: \(WaveGlowConfig.presets.keys.sorted().joined(separator: ", ")).")
-                }
-                config = p
-            }
-            if let overrides = recipe.model.config {
-                guard case .object(var fields) = overrides else { throw TrainingError.recipe("model.config must be a mapping of WaveGlow fields.") }
-                let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
-                if let unknown = fields.keys.sorted().first(where: { base[$0] == nil && $0 != "mel_preset" }) {
-                    throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; WaveGlow fields are: \(base.keys.sorted().joined(separator: ", ")).")
-                }
-                for (k, v) in base where fields[k] == nil { fields[k] = try JSONValue.from(v) }
-                config = try JSONValue.object(fields).decode(WaveGlowConfig.self, path: "model.config")
-            }
+            var config = try configuration(recipe, name: "WaveGlow", base: WaveGlowConfig.small, presets: WaveGlowConfig.presets,
+                                           fields: ["mel_preset"])
             guard let name = recipe.data.melPreset else {
                 throw TrainingError.recipe("WaveGlow is mel-conditioned: set data.mel_preset (for example tacotron2).")
             }
@@ -94,9 +60,7 @@ public enum ModelFamilies {
             }
             var g = RandomGenerator(seed: seed)
             let model = try WaveGlow(config: config, using: &g)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let json = String(decoding: try encoder.encode(config), as: UTF8.self)
+            let json = try sortedJSON(config)
             return TrainingTask(module: model, family: WaveGlow.family, configJSON: json, melPreset: name,
                                 loss: { b in model.loss(mel: b.mel!, audio: b.audio, sigma: 1) },
                                 preview: { b in
@@ -107,6 +71,36 @@ public enum ModelFamilies {
         default:
             throw TrainingError.recipe("unknown model family '\(recipe.model.family)'; available: \(names.joined(separator: ", ")).")
         }
+    }
+
+    /// The recipe's configuration: its named preset (else `base`) with `model.config`'s fields
+    /// laid over it, decoded strictly. `fields` names keys the preset may leave out (optional
+    /// fields that encode as absent); any other key the preset does not have is rejected by name.
+    static func configuration<C: Codable>(_ recipe: Recipe, name family: String, base: C, presets: [String: C],
+                                          fields: Set<String>) throws -> C {
+        var config = base
+        if let name = recipe.model.preset {
+            guard let p = presets[name] else {
+                throw TrainingError.recipe("model.preset '\(name)' is not a \(family) preset; use one of: \(presets.keys.sorted().joined(separator: ", ")).")
+            }
+            config = p
+        }
+        guard let overrides = recipe.model.config else { return config }
+        guard case .object(var given) = overrides else { throw TrainingError.recipe("model.config must be a mapping of \(family) fields.") }
+        // Fill in the preset's values, then decode strictly (unknown keys named).
+        let preset = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
+        let known = Set(preset.keys).union(fields)
+        if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
+            throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; \(family) fields are: \(known.sorted().joined(separator: ", ")).")
+        }
+        for (k, v) in preset where given[k] == nil { given[k] = try JSONValue.from(v) }
+        return try JSONValue.object(given).decode(C.self, path: "model.config")
+    }
+
+    static func sortedJSON<C: Encodable>(_ config: C) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(config), as: UTF8.self)
     }
 }
 

@@ -66,7 +66,7 @@ import TestSupport
         let (config, file) = try Checkpoint.load(path, family: "linear-test", config: Config.self)
         #expect(config == Config(width: 3))
         let copy = Linear(3, 2, using: &g)
-        try copy.load(Checkpoint.modelTensors(file))
+        try copy.load(Checkpoint.inferenceTensors(file))
         #expect(copy.weight.value.scalars == model.weight.value.scalars)
         #expect(throws: NNError.wrongFamily(path: path, found: "linear-test", expected: "wavenet")) {
             _ = try Checkpoint.load(path, family: "wavenet", config: Config.self)

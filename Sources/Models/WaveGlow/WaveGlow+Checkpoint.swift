@@ -15,11 +15,7 @@ extension WaveGlow {
         let (config, file) = try Checkpoint.load(path, family: family, config: WaveGlowConfig.self)
         var g = RandomGenerator(seed: 0)
         let model = try WaveGlow(config: config, using: &g)
-        var tensors = Checkpoint.modelTensors(file).filter { !$0.key.hasPrefix("ema.") }
-        if file.metadata["wavekit.ema_updates"] != nil {
-            for (k, v) in file.tensors where k.hasPrefix("ema.") { tensors[String(k.dropFirst(4))] = v }
-        }
-        try model.load(tensors, source: path)
+        try model.load(Checkpoint.inferenceTensors(file), source: path)
         model.setTraining(false)
         return model
     }

@@ -15,13 +15,7 @@ extension WaveNet {
         let (config, file) = try Checkpoint.load(path, family: family, config: WaveNetConfig.self)
         var g = RandomGenerator(seed: 0)
         let model = try WaveNet(config: config, using: &g)
-        // Training checkpoints carry optimizer state and may carry averaged (EMA) weights, which
-        // are used when the file records how many updates they hold (warm-up-corrected averages).
-        var tensors = Checkpoint.modelTensors(file).filter { !$0.key.hasPrefix("ema.") }
-        if file.metadata["wavekit.ema_updates"] != nil {
-            for (k, v) in file.tensors where k.hasPrefix("ema.") { tensors[String(k.dropFirst(4))] = v }
-        }
-        try model.load(tensors, source: path)
+        try model.load(Checkpoint.inferenceTensors(file), source: path)
         model.setTraining(false)
         return model
     }
