@@ -92,7 +92,8 @@ Upsampler layouts (config key "upsample_layout")
         format "pt", wavekit.family "waveglow", wavekit.config (JSON),
         wavekit.converted_from "nvidia-waveglow".
     The config comes from the shapes: n_mel_channels (upsample.weight
-    [n_mel, n_mel, 1024]; the stride 256 is NVIDIA's constant, not stored),
+    [n_mel, n_mel, K] (NVIDIA's K is 1024; another K is recorded as upsample_kernel; the
+    stride 256 is NVIDIA's constant, not stored),
     n_flows (convinv.k count), n_group (convinv.0 size), n_early_every /
     n_early_size (the first flow whose convinv is smaller, and by how much; a
     model that never shrinks gets n_early_every = n_flows, n_early_size = 0),
@@ -834,9 +835,9 @@ def infer_waveglow_config(tensors, preset):
     if len(up) != 3 or up[0] != up[1]:
         raise ConvertError(f"upsample.weight has shape {up}, expected [n_mel, n_mel, 1024]")
     n_mel = up[0]
-    if up[2] != 1024:
-        raise ConvertError(f"upsample kernel is {up[2]} wide; WaveKit's WaveGlow has NVIDIA's "
-                           "ConvTranspose1d(n_mel, n_mel, 1024, stride=256)", 2)
+    if up[2] < 256:
+        raise ConvertError(f"upsample kernel is {up[2]} wide; WaveGlow's mel upsampler is "
+                           "ConvTranspose1d(n_mel, n_mel, K >= 256, stride=256)", 2)
 
     flows = sorted({int(m.group(1)) for k in tensors if (m := re.match(r"convinv\.(\d+)\.", k))})
     n_flows = len(flows)
@@ -887,6 +888,7 @@ def infer_waveglow_config(tensors, preset):
         "n_layers": n_layers, "n_channels": n_channels, "kernel_size": kernel_size,
         "mel_preset": preset if preset is not None else "tacotron2",
         "sample_rate": 22050,
+        **({} if up[2] == 1024 else {"upsample_kernel": up[2]}),
     }
 
     # every flow's shapes

@@ -84,7 +84,7 @@ public struct DiscretizedMixtureOfLogistics: OutputDistribution {
 }
 
 /// A single Gaussian per step: channels [mean, log σ], log σ clamped at `logScaleMin`
-/// (r9y9's `log_scale_min_gauss`).
+/// (r9y9's `log_scale_min_gauss`); samples are clamped to [−1, 1] as r9y9's are.
 public struct GaussianOutput: OutputDistribution {
     public let logScaleMin: Float
     public init(logScaleMin: Float = -7) { self.logScaleMin = logScaleMin }
@@ -100,7 +100,7 @@ public struct GaussianOutput: OutputDistribution {
         let p = params.detached()
         let mean = p.sliced(axis: 1, end: 1).squeezed(axis: 1)
         let logStd = p.sliced(axis: 1, start: 1, end: 2).squeezed(axis: 1).clamped(min: logScaleMin)
-        return mean + logStd.exp() * Tensor.randomNormal(mean.shape, using: &g) * temperature
+        return (mean + logStd.exp() * Tensor.randomNormal(mean.shape, using: &g) * temperature).clamped(min: -1, max: 1)
     }
 }
 

@@ -15,6 +15,10 @@ extension WaveNetConfig {
     static let tinyMulaw = WaveNetConfig(outChannels: 256, layers: 3, stacks: 1, residualChannels: 8, gateChannels: 8, skipOutChannels: 8,
                                          kernelSize: 2, cinChannels: nil, ginChannels: 4, nSpeakers: 3, upsampleScales: nil, cinPad: 0,
                                          scalarInput: false, outputDistribution: .mulaw, logScaleMin: -16, melPreset: nil)
+    /// A tiny Gaussian model whose widths fill one 32-column panel and part of another (40, 64, 36).
+    static let tinyGaussian = WaveNetConfig(outChannels: 2, layers: 4, stacks: 2, residualChannels: 40, gateChannels: 64, skipOutChannels: 36,
+                                            kernelSize: 3, cinChannels: 5, ginChannels: nil, nSpeakers: nil, upsampleScales: [2, 2], cinPad: 1,
+                                            scalarInput: true, outputDistribution: .gaussian, logScaleMin: -9, melPreset: nil)
 }
 
 @Suite struct WaveNetTests {
@@ -65,13 +69,14 @@ extension WaveNetConfig {
     }
 
     /// The cached generator, fed the same samples, gives the full forward pass's parameters at
-    /// every step to 1e-4.
-    @Test(arguments: ["mol", "mulaw"])
+    /// every step to 1e-4 (the Gaussian case with 11 utterances: tiles of 8, 2 and 1, and
+    /// partly filled weight panels).
+    @Test(arguments: ["mol", "mulaw", "gaussian"])
     func cachedGeneratorMatchesForwardPass(_ kind: String) throws {
         var g = RandomGenerator(seed: 2)
-        let config: WaveNetConfig = kind == "mol" ? .tinyMol : .tinyMulaw
+        let config: WaveNetConfig = kind == "mol" ? .tinyMol : kind == "mulaw" ? .tinyMulaw : .tinyGaussian
         let model = try WaveNet(config: config, using: &g)
-        let batch = 2, steps = 40
+        let batch = kind == "gaussian" ? 11 : 2, steps = 40
         let mel = config.cinChannels.map { Tensor.randomNormal([batch, $0, steps / config.hopLength], using: &g) }
         let speakers = config.nSpeakers.map { _ in [2, 0] }
         let audio: Tensor = config.scalarInput
@@ -99,6 +104,16 @@ extension WaveNetConfig {
         let m = try WaveNet(config: .tinyMulaw, using: &g)
         let s = WaveNetGenerator(model: m, batch: 2).generate(samples: 30, mel: nil, speakers: [0, 1], seed: 1)
         #expect(s.count == 2 && s[0].count == 30)
+        let gauss = try WaveNet(config: .tinyGaussian, using: &g)
+        let gm = Tensor.randomNormal([3, 5, 10], using: &g)
+        let x = WaveNetGenerator(model: gauss, batch: 3).generate(samples: 40, mel: gm, speakers: nil, seed: 5)
+        let y = WaveNetGenerator(model: gauss, batch: 3).generate(samples: 40, mel: gm, speakers: nil, seed: 5)
+        #expect(x == y && x.allSatisfy { $0.count == 40 && $0.allSatisfy { $0 >= -1 && $0 <= 1 } } && x[0] != x[1])
+        // Five utterances on two threads (groups of 2 and 3) equal the one-thread batch, bit for bit.
+        let five = Tensor.randomNormal([5, 5, 10], using: &g)
+        let one = WaveNetGenerator(model: gauss, batch: 5).generate(samples: 40, mel: five, speakers: nil, seed: 9)
+        let two = WaveNetGenerator(model: gauss, batch: 5).generate(samples: 40, mel: five, speakers: nil, seed: 9, threads: 2)
+        #expect(one == two && one.count == 5)
     }
 
     /// A few Adam steps on one clip: the teacher-forced NLL falls.

@@ -89,20 +89,19 @@ void wk_band_sums(long bands, const long *starts, const long *lengths, const lon
 /// Overlap-add: y[f * hop + i] += frames[f * ld + i] * w[i]; single-threaded (outputs overlap).
 void wk_overlap_add(long frames, long n, long hop, const float *framesData, long ld, const float *w, float *y);
 
-/// Small batched products in axpy form for sample-by-sample generation: for b < B,
-/// Y[b·ldy + m] = (accumulate ? Y : 0) + bias[m] + Σ_k X[b·ldx + k] · Wt[k·M + m] (bias may be NULL).
-/// Wt is the weight transposed ([K, M]), so each step is a vectorised sweep over M and each
-/// weight row is used for every batch item while it is in cache.
-void wk_small_gemm(long B, long K, long M, const float *X, long ldx, const float *Wt, const float *bias,
+/// Packs a weight Wt [K, M] (row-major, the weight transposed) into 32-column panels
+/// P [ceil(M/32)][K][32], zero-padded: ceil(M/32)·32·K floats.
+void wk_panel_pack(long K, long M, const float *Wt, float *P);
+/// Small batched products for sample-by-sample generation over S sources concatenated along
+/// K: for b < B, Y[b·ldy + m] = (accumulate ? Y : 0) + bias[m] + Σ_s Σ_k X[s][b·ldx + k] · W[s·K + k, m],
+/// with P = wk_panel_pack(S·K, M, W). Accumulators stay in registers across sources (the
+/// taps of a dilated convolution step), each weight panel is read once per 8 utterances.
+/// (bias may be NULL).
+void wk_panel_gemm(long B, long S, long K, long M, const float *const *X, long ldx, const float *P, const float *bias,
                    float *Y, long ldy, int accumulate);
 /// One categorical draw per row of logits [B, C] at temperature 1/invT: u[b] in [0, 1);
 /// the chosen class index is written to out[b] (as a float).
 void wk_sample_categorical(long B, long C, const float *logits, float invT, const float *u, float *out, float *scratch);
-/// As wk_small_gemm over `taps` sources concatenated along K: X[j] points at tap j's rows
-/// ([B, R], row stride ldx) and Wt is [taps · R, M]; Y = bias + Σ_j X[j] · Wt[j]. The
-/// accumulators stay in registers across all taps (a dilated convolution step).
-void wk_small_gemm_taps(long B, long taps, long R, long M, const float *const *X, long ldx, const float *Wt,
-                        const float *bias, float *Y, long ldy);
 /// z[b·h + i] = tanh(y[b·ldy + i]) · sigmoid(y[b·ldy + h + i]) for b < B, i < h.
 void wk_gated_rows(long B, long h, const float *y, long ldy, float *z);
 /// y[b·ldy + i] += x[b·ldx + i] for b < B, i < n (rows of different strides).

@@ -18,7 +18,7 @@ public final class WaveGlow: Module {
     public init(config: WaveGlowConfig, using g: inout RandomGenerator) throws {
         try config.validate()
         self.config = config
-        upsample = ConvTranspose1d(config.nMelChannels, config.nMelChannels, kernelSize: 1024, stride: 256, using: &g)
+        upsample = ConvTranspose1d(config.nMelChannels, config.nMelChannels, kernelSize: config.upsampleKernel, stride: 256, using: &g)
         var wns: [WN] = [], convs: [InvertibleConv1x1] = []
         for k in 0..<config.nFlows {
             let c = config.channels(atFlow: k)
@@ -100,14 +100,14 @@ public final class WaveGlow: Module {
         inverse(z: z, spect: squeezedConditioning(mel, samples: z.shape[2] * config.nGroup))
     }
 
-    /// Audio from mel [B, n_mel, F]: F·256 samples (the upsampler makes (F − 1)·256 + 1024 and
-    /// NVIDIA trims its tail of 1024 − 256), from noise at temperature `sigma` (0: deterministic).
+    /// Audio from mel [B, n_mel, F]: F·256 samples (the upsampler makes (F − 1)·256 + K and
+    /// NVIDIA trims its tail of K − 256, K = upsample_kernel), from noise at temperature `sigma` (0: deterministic).
     /// Returns [B, T].
     public func infer(mel: Tensor, sigma: Float, using rng: inout RandomGenerator) -> Tensor {
         withoutGradient {
             let (b, m, g) = (mel.shape[0], config.nMelChannels, config.nGroup)
             var up = upsample(mel)
-            up = up.sliced(axis: 2, end: up.shape[2] - (1024 - 256))
+            up = up.sliced(axis: 2, end: up.shape[2] - (config.upsampleKernel - 256))
             let t = up.shape[2] / g * g
             let spect = up.sliced(axis: 2, end: t).reshaped([b, m, t / g, g]).permuted([0, 2, 1, 3])
                 .reshaped([b, t / g, m * g]).permuted([0, 2, 1]).contiguous()

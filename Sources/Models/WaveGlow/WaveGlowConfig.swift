@@ -14,11 +14,25 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
     public var kernelSize: Int
     public var melPreset: String?
     public var sampleRate: Int
+    /// Width of the mel upsampler ConvTranspose1d (stride 256): NVIDIA's 1024 spans four frames;
+    /// a smaller model can use 512 (two frames) to save n_mel² · 512 parameters. Optional in
+    /// JSON (NVIDIA's config has no such key), default 1024.
+    public var upsampleKernel: Int = 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case nMelChannels = "n_mel_channels", nFlows = "n_flows", nGroup = "n_group", nEarlyEvery = "n_early_every"
         case nEarlySize = "n_early_size", nLayers = "n_layers", nChannels = "n_channels", kernelSize = "kernel_size"
-        case melPreset = "mel_preset", sampleRate = "sample_rate"
+        case melPreset = "mel_preset", sampleRate = "sample_rate", upsampleKernel = "upsample_kernel"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nMelChannels = try c.decode(Int.self, forKey: .nMelChannels); nFlows = try c.decode(Int.self, forKey: .nFlows)
+        nGroup = try c.decode(Int.self, forKey: .nGroup); nEarlyEvery = try c.decode(Int.self, forKey: .nEarlyEvery)
+        nEarlySize = try c.decode(Int.self, forKey: .nEarlySize); nLayers = try c.decode(Int.self, forKey: .nLayers)
+        nChannels = try c.decode(Int.self, forKey: .nChannels); kernelSize = try c.decode(Int.self, forKey: .kernelSize)
+        melPreset = try c.decodeIfPresent(String.self, forKey: .melPreset); sampleRate = try c.decode(Int.self, forKey: .sampleRate)
+        upsampleKernel = try c.decodeIfPresent(Int.self, forKey: .upsampleKernel) ?? 1024
     }
 
     public init(nMelChannels: Int, nFlows: Int, nGroup: Int, nEarlyEvery: Int, nEarlySize: Int, nLayers: Int,
@@ -48,6 +62,7 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
                           ("n_layers", nLayers), ("n_channels", nChannels), ("kernel_size", kernelSize), ("sample_rate", sampleRate)] where v < 1 {
             throw bad("\(name) must be at least 1, got \(v).")
         }
+        guard upsampleKernel >= 256 else { throw bad("upsample_kernel must be at least the hop, 256 (got \(upsampleKernel)).") }
         guard nGroup % 2 == 0, nChannels % 2 == 0, kernelSize % 2 == 1 else {
             throw bad("n_group and n_channels must be even and kernel_size odd (got \(nGroup), \(nChannels), \(kernelSize)).")
         }

@@ -31,9 +31,9 @@ extension Bench {
             for batch in [1, 8] {
                 let gen = WaveNetGenerator(model: model, batch: batch)
                 let mel = Tensor.randomNormal([batch, 80, frames], std: 0.5, using: &g)
-                _ = gen.generate(samples: Swift.min(2000, samples), mel: mel, speakers: nil, seed: 1)       // warm-up
+                _ = gen.generate(samples: Swift.min(2000, samples), mel: mel, speakers: nil, seed: 1, threads: threads)   // warm-up
                 let start = DispatchTime.now().uptimeNanoseconds
-                _ = gen.generate(samples: samples, mel: mel, speakers: nil, seed: 1)
+                _ = gen.generate(samples: samples, mel: mel, speakers: nil, seed: 1, threads: threads)
                 let secondsTaken = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 let rate = Double(samples * batch) / secondsTaken
                 results.append(BenchResult(name: "wavenet small generate \(batch) utt", medianMs: secondsTaken * 1000 / seconds,
