@@ -49,6 +49,25 @@ import Testing
         let info = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", out, "--json"]).stdout.utf8)) as? [String: Any]
         #expect(info?["sample_rate"] as? Int == 22050)
 
+        // --batch: two inputs of different lengths into a folder, each cut back to its own
+        // length (the first as long as its single-input vocoding).
+        let short = dir.appendingPathComponent("short.wav")
+        try AudioCommandTests.writeTone(short, seconds: 0.2)
+        let folder = dir.appendingPathComponent("batch").path
+        let vb = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", folder, "--batch", "--threads", "2", "--quiet"])
+        #expect(vb.status == 0, "\(vb.stderr)")
+        let first = try Data(contentsOf: URL(fileURLWithPath: folder + "/LJ001-0001.wav")), single = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(first.count == single.count)
+        let lengths = try ["LJ001-0001", "short"].map { name -> Int in
+            let o = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", folder + "/\(name).wav", "--json"]).stdout.utf8)) as? [String: Any]
+            return o?["frames"] as? Int ?? -1
+        }
+        #expect(lengths[0] > lengths[1] && lengths[1] > 0, "\(lengths)")
+        let noBatch = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", folder])
+        #expect(noBatch.status != 0 && noBatch.stderr.contains("--batch"))
+        let intoFile = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", out, "--batch"])
+        #expect(intoFile.status != 0 && intoFile.stderr.contains("is a file"))
+
         let s = try CLITests.run(["score", "--checkpoint", checkpoint, wav, "--json"])
         #expect(s.status == 0, "\(s.stderr)")
         let o = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any] ?? [:]

@@ -114,7 +114,8 @@ struct Generate: ParsableCommand {
             guard samples >= 1 else { throw ValidationError("--seconds \(seconds) is less than one sample at \(rate) Hz.") }
             let progress = ProgressLine("generating", total: samples, unit: "samples", enabled: !common.quiet)
             let clips = WaveNetGenerator(model: model, batch: count)
-                .generate(samples: samples, mel: nil, speakers: speakers, temperature: temperature, seed: seed) { done, _ in progress.update(done) }
+                .generate(samples: samples, mel: nil, speakers: speakers, temperature: temperature, seed: seed,
+                          threads: Threading.threads) { done, _ in progress.update(done) }
             for (i, clip) in clips.enumerated() {
                 let url = URL(fileURLWithPath: output)
                 let path = count == 1 ? output : url.deletingPathExtension().path + "-\(i + 1)." + url.pathExtension
