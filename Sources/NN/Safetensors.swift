@@ -5,7 +5,7 @@ import TensorCore
 /// N bytes of JSON mapping names to {dtype, shape, data_offsets} plus an optional
 /// "__metadata__" string map, then the raw little-endian tensor bytes.
 ///
-/// WaveKit writes F32 and reads F32, F16, BF16, F64, I64, I32 (converted to Float32). Reading
+/// WaveKit writes F32 (F16 on request) and reads F32, F16, BF16, F64, I64, I32 (converted to Float32). Reading
 /// validates everything a file could lie about: header length, JSON, dtypes, shapes against
 /// byte ranges, ranges inside the buffer and not overlapping.
 public enum Safetensors {
@@ -107,9 +107,10 @@ public enum Safetensors {
         return File(tensors: tensors, metadata: metadata)
     }
 
-    /// Writes tensors as F32 with `metadata`, atomically (temporary file, then rename).
-    public static func write(_ file: File, to path: String) throws {
-        let data = encode(file)
+    /// Writes tensors as F32 (or F16 with `half`: half the size, about 3 significant digits)
+    /// with `metadata`, atomically (temporary file, then rename).
+    public static func write(_ file: File, to path: String, half: Bool = false) throws {
+        let data = encode(file, half: half)
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         do {
@@ -122,7 +123,7 @@ public enum Safetensors {
     }
 
     /// The bytes of a safetensors file; tensors in name order, header padded to 8 bytes.
-    public static func encode(_ file: File) -> Data {
+    public static func encode(_ file: File, half: Bool = false) -> Data {
         let names = file.tensors.keys.sorted()
         var offset = 0
         var parts: [String] = []
@@ -132,8 +133,8 @@ public enum Safetensors {
         }
         for name in names {
             let t = file.tensors[name]!
-            let bytes = t.count * 4
-            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            let bytes = t.count * (half ? 2 : 4)
+            parts.append("\(jsonString(name)):{\"dtype\":\"\(half ? "F16" : "F32")\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
             offset += bytes
         }
         var header = Array(("{" + parts.joined(separator: ",") + "}").utf8)
@@ -143,7 +144,12 @@ public enum Safetensors {
         data.append(contentsOf: header)
         for name in names {
             file.tensors[name]!.withUnsafeBufferPointer { b in
-                b.withMemoryRebound(to: UInt8.self) { data.append(contentsOf: $0) }   // little-endian hosts
+                if half {
+                    let bits = b.map { Float16($0).bitPattern.littleEndian }
+                    bits.withUnsafeBytes { data.append(contentsOf: $0) }
+                } else {
+                    b.withMemoryRebound(to: UInt8.self) { data.append(contentsOf: $0) }   // little-endian hosts
+                }
             }
         }
         return data

@@ -20,5 +20,5 @@ struct WaveKit: ParsableCommand {
         kernels; tools/bench/run.sh runs them beside PyTorch and librosa.
         """,
         version: version,
-        subcommands: [Info.self, Mel.self, Vocode.self, Train.self, Generate.self, Score.self, Bench.self])
+        subcommands: [Info.self, Mel.self, Vocode.self, Train.self, Generate.self, Score.self, Export.self, Bench.self])
 }

@@ -9,6 +9,26 @@ import Testing
         return dir
     }
 
+    /// The samples of a mono 16-bit PCM or 32-bit float WAV, read here (independent of AudioIO).
+    static func samples(_ path: String) throws -> [Float] {
+        let d = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ i: Int) -> Int { Int(d[i]) | Int(d[i + 1]) << 8 | Int(d[i + 2]) << 16 | Int(d[i + 3]) << 24 }
+        var i = 12, format = 1, bits = 16
+        while i + 8 <= d.count {
+            let id = String(decoding: d[i..<(i + 4)], as: UTF8.self), size = u32(i + 4)
+            if id == "fmt " { format = Int(d[i + 8]) | Int(d[i + 9]) << 8; bits = Int(d[i + 22]) }
+            if id == "data" {
+                let body = Array(d[(i + 8)..<Swift.min(d.count, i + 8 + size)])
+                if format == 3 || bits == 32 {
+                    return stride(from: 0, to: body.count - 3, by: 4).map { Float(bitPattern: UInt32(body[$0]) | UInt32(body[$0 + 1]) << 8 | UInt32(body[$0 + 2]) << 16 | UInt32(body[$0 + 3]) << 24) }
+                }
+                return stride(from: 0, to: body.count - 1, by: 2).map { Float(Int16(bitPattern: UInt16(body[$0]) | UInt16(body[$0 + 1]) << 8)) / 32768 }
+            }
+            i += 8 + size + (size & 1)
+        }
+        throw CocoaError(.fileReadCorruptFile)
+    }
+
     /// A 0.5 s, 22 050 Hz tone pair written as 16-bit WAV by wavekit's own reader/writer path
     /// (through a tiny WAV header written here, independent of the code under test).
     static func writeTone(_ url: URL, sampleRate: Int = 22050, seconds: Double = 0.5, channels: Int = 1) throws {

@@ -215,5 +215,22 @@ import Testing
         let g = try CLITests.run(["generate", "--checkpoint", ckpt, "-o", dir.appendingPathComponent("g.wav").path])
         #expect(g.status != 0 && g.stderr.contains("waveglow"), "\(g.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == before)
+
+        // export --half: no optimizer state, F16, about a quarter of the training checkpoint,
+        // and the same σ = 0 audio to half-precision accuracy.
+        let half = dir.appendingPathComponent("half.safetensors").path
+        let x = try CLITests.run(["export", ckpt, "-o", half, "--half", "--quiet"])
+        #expect(x.status == 0, "\(x.stderr)")
+        let size = { (p: String) in (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        #expect(size(half) * 5 < size(ckpt) && size(half) > 0)
+        let hv = dir.appendingPathComponent("hv.wav").path
+        let vh = try CLITests.run(["vocode", wav, "--checkpoint", half, "-o", hv, "--sigma", "0", "--quiet"])
+        #expect(vh.status == 0, "\(vh.stderr)")
+        let (a, b2) = (try AudioCommandTests.samples(out), try AudioCommandTests.samples(hv))
+        #expect(a.count == b2.count && zip(a, b2).map { abs($0 - $1) }.max()! < 2e-3)
+        let hinfo = try CLITests.run(["info", half])
+        #expect(hinfo.stdout.contains("trained:    1 steps"), "\(hinfo.stdout)")
+        let over = try CLITests.run(["export", ckpt, "-o", ckpt])
+        #expect(over.status != 0 && over.stderr.contains("overwrite"))
     }
 }

@@ -68,6 +68,7 @@ struct Info: ParsableCommand {
             print("mel:        \(summary)")
         }
         if let step = meta["wavekit.step"] { print("step:       \(step) (a training checkpoint: optimizer state included)") }
+        if let steps = meta["wavekit.trained_steps"] { print("trained:    \(steps) steps (\(meta["wavekit.exported"] ?? "exported"))") }
         if let config = meta[Checkpoint.configKey] { print("config:     \(config)") }
     }
 
