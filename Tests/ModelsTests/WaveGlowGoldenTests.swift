@@ -31,4 +31,20 @@ import TestSupport
         let audioOut = model.infer(mel: mel, sigma: 0, using: &rng)
         #expect(Golden.worstRatio(audioOut, WaveNetGoldenTests.tensor(outputs["infer_sigma0"]), rtol: 1e-4, atol: 1e-4) <= 1)
     }
+
+    /// NVIDIA's denoiser (tools/reference/nvidia_denoiser.py: its conv-basis STFT, bias from an
+    /// all-zero mel of 88 frames, strength 0.1) on the σ = 0 output plus a tone.
+    @Test func denoiserMatchesNVIDIAs() throws {
+        let model = try WaveGlow.load(WaveNetGoldenTests.url("waveglow_tiny.safetensors").path)
+        let d = Self.golden["denoiser"] as! [String: Any]
+        let denoiser = try WaveGlowDenoiser(model: model, biasFrames: 88)
+        var rng = RandomGenerator(seed: 0)
+        let bias = model.infer(mel: Tensor.zeros([1, model.config.nMelChannels, 88]), sigma: 0, using: &rng)
+        #expect(Golden.worstRatio(bias, WaveNetGoldenTests.tensor(d["bias_audio"]), rtol: 1e-4, atol: 1e-5) <= 1)
+        let input = WaveNetGoldenTests.tensor(d["input"])
+        let out = denoiser(input.scalars, strength: Float((d["strength"] as! NSNumber).doubleValue))
+        let want = WaveNetGoldenTests.tensor(d["output"])
+        #expect(out.count == want.count)
+        #expect(Golden.worstRatio(Tensor(shape: want.shape, scalars: out), want, rtol: 1e-4, atol: 1e-5) <= 1)
+    }
 }

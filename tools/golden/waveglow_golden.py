@@ -298,6 +298,22 @@ def main():
           f"({float(want['log_det_W_sum']):.4f})")
     check("log_s non-trivial", abs(float(want["log_s_sum"])) > 1e-3, f"({float(want['log_s_sum']):.4f})")
 
+    # NVIDIA's denoiser (tools/reference/nvidia_denoiser.py) on the σ = 0 output plus a tone,
+    # strength 0.1 (its default); the bias comes from the same tiny model.
+    import nvidia_denoiser
+    with torch.no_grad():
+        den = nvidia_denoiser.Denoiser(tiny64, n_mel=CONFIG["n_mel_channels"])
+        t = torch.arange(FRAMES * 256, dtype=F64)
+        noisy = want["infer_sigma0"] + 0.3 * torch.sin(2 * numpy.pi * 440 * t / 22050)[None]
+        denoised = den(noisy, strength=0.1)
+    check("denoiser keeps the length", list(denoised.shape) == list(noisy.shape), f"{list(denoised.shape)}")
+    plain = nvidia_denoiser.STFT()
+    m, ph = plain.transform(noisy)
+    d = float((plain.inverse(m, ph)[:, 0] - noisy).abs().max())
+    check("reference STFT inverse(transform(x)) == x", d < 1e-9, f"(max diff {d:.1e})")
+    check("denoiser changes the audio", float((denoised - noisy).abs().max()) > 1e-4,
+          f"(max change {float((denoised - noisy).abs().max()):.2e})")
+
     # float32 distance
     tiny32, _, _, _ = model_from_file(tiny_dst, torch.float32)
     got32 = run_reference(tiny32, mel, audio)
@@ -329,6 +345,13 @@ def main():
             "loss_sigma1": float(want["loss_sigma1"]),
             "infer_sigma0": T(want["infer_sigma0"]),
             "infer_length": int(want["infer_sigma0"].shape[1]),
+        },
+        "denoiser": {
+            "reference": "tools/reference/nvidia_denoiser.py (NVIDIA/waveglow denoiser.py with tacotron2 stft.py)",
+            "bias_frames": 88, "strength": 0.1,
+            "bias_audio": T(den.bias_audio),
+            "input": T(noisy),
+            "output": T(denoised),
         },
     }
     path = os.path.join(OUT_DIR, "waveglow_golden.json")
