@@ -35,6 +35,9 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: checkpoint))
         let events = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("run").path).filter { $0.hasPrefix("events.out.tfevents") }
         #expect(events.count == 1)
+        let heldOut = try String(contentsOfFile: dir.appendingPathComponent("run/validation.txt").path, encoding: .utf8)
+            .split(separator: "\n")
+        #expect(!heldOut.isEmpty && heldOut.allSatisfy { $0.hasSuffix(".wav") && FileManager.default.fileExists(atPath: String($0)) })
         // Training again into the same folder needs --resume; with it, training continues.
         let recipe = dir.appendingPathComponent("tiny.yaml").path, run = dir.appendingPathComponent("run").path
         let again = try CLITests.run(["train", recipe, "--out", run])

@@ -11,9 +11,11 @@ Metrics (lower is better), on time-aligned signals cut to the same length:
 
 Usage:
   tools/venv.sh
-  .venv-tools/bin/python tools/eval/compare_vocoders.py --checkpoint CKPT --clips a.wav b.wav ... \
-      [--wavekit .build/release/wavekit] [--out bench-results/vocoder-eval]
-It calls `wavekit vocode` for both vocoders and prints a table plus means.
+  .venv-tools/bin/python tools/eval/compare_vocoders.py --checkpoint A.safetensors [--checkpoint B.safetensors ...] \
+      --clips $(cat runs/RUN/validation.txt) [--wavekit .build/release/wavekit] [--out bench-results/vocoder-eval] \
+      [--temperature T] [--sigma S] [--denoise D]
+It calls `wavekit vocode` for every checkpoint (WaveNet: --temperature; WaveGlow: --sigma and
+--denoise) and for Griffin-Lim, and prints a table per clip plus the means.
 """
 import argparse, json, os, subprocess, sys
 import numpy as np
@@ -46,33 +48,57 @@ def metrics(orig, voc, sr):
     return float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)
 
 
+def family(wavekit, checkpoint):
+    out = subprocess.run([wavekit, "info", checkpoint, "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out).get("family", "unknown")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--checkpoint", action="append", required=True, help="a WaveKit vocoder checkpoint (repeatable)")
     ap.add_argument("--clips", nargs="+", required=True)
     ap.add_argument("--wavekit", default=".build/release/wavekit")
     ap.add_argument("--out", default="bench-results/vocoder-eval")
+    ap.add_argument("--temperature", type=float, default=1.0, help="WaveNet sampling temperature")
+    ap.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma")
+    ap.add_argument("--denoise", type=float, default=0.0, help="WaveGlow denoiser strength (0: off)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    vocoders = []
+    for ckpt in args.checkpoint:
+        fam = family(args.wavekit, ckpt)
+        label = os.path.splitext(os.path.basename(ckpt))[0]
+        extra = ["--checkpoint", ckpt]
+        if fam == "wavenet":
+            extra += ["--temperature", str(args.temperature)]
+        elif fam == "waveglow":
+            extra += ["--sigma", str(args.sigma)] + (["--denoise", str(args.denoise)] if args.denoise > 0 else [])
+        vocoders.append((label, extra))
+    vocoders.append(("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"]))
     rows = []
     for clip in args.clips:
         name = os.path.splitext(os.path.basename(clip))[0]
         orig, sr = sf.read(clip, dtype="float32")
         results = {}
-        for label, extra in [("wavenet", ["--checkpoint", args.checkpoint]), ("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"])]:
+        for label, extra in vocoders:
             out = os.path.join(args.out, f"{name}-{label}.wav")
             subprocess.run([args.wavekit, "vocode", clip, "-o", out, "--quiet"] + extra, check=True)
             voc, vsr = sf.read(out, dtype="float32")
             assert vsr == sr, f"{out}: {vsr} Hz vs {sr} Hz"
             results[label] = metrics(orig, voc, sr)
         rows.append((name, results))
-        print(f"{name:14s}  wavenet logmel-L1 {results['wavenet'][0]:.3f} MCD {results['wavenet'][1]:6.2f} dB   "
-              f"griffin-lim logmel-L1 {results['griffin-lim'][0]:.3f} MCD {results['griffin-lim'][1]:6.2f} dB", flush=True)
-    mean = {k: tuple(float(np.mean([r[1][k][i] for r in rows])) for i in range(2)) for k in ("wavenet", "griffin-lim")}
-    print(f"{'mean':14s}  wavenet logmel-L1 {mean['wavenet'][0]:.3f} MCD {mean['wavenet'][1]:6.2f} dB   "
-          f"griffin-lim logmel-L1 {mean['griffin-lim'][0]:.3f} MCD {mean['griffin-lim'][1]:6.2f} dB")
+        print(f"{name:14s}  " + "   ".join(f"{l} L1 {results[l][0]:.3f} MCD {results[l][1]:6.2f}" for l, _ in vocoders), flush=True)
+    labels = [l for l, _ in vocoders]
+    mean = {k: tuple(float(np.mean([r[1][k][i] for r in rows])) for i in range(2)) for k in labels}
+    print(f"{'mean':14s}  " + "   ".join(f"{l} L1 {mean[l][0]:.3f} MCD {mean[l][1]:6.2f}" for l in labels))
+    print()
+    print("| vocoder | log-mel L1 (nats) | MCD (dB) |")
+    print("| --- | --- | --- |")
+    for l in labels:
+        print(f"| {l} | {mean[l][0]:.3f} | {mean[l][1]:.2f} |")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
-        json.dump({"checkpoint": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows}, "mean": mean}, f, indent=1)
+        json.dump({"checkpoints": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows},
+                   "mean": mean, "temperature": args.temperature, "sigma": args.sigma, "denoise": args.denoise}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ struct Train: ParsableCommand {
         discussion: """
         The recipe names the data, the model family and configuration, the optimizer and the \
         loop settings (Recipes/ has one per model; unknown keys are rejected by name). The run \
-        folder receives checkpoint.safetensors (on an interval, at the end and on Ctrl-C) and \
+        folder receives checkpoint.safetensors (on an interval, at the end and on Ctrl-C), \
+        validation.txt (the held-out clips, for evaluation) and \
         TensorBoard logs: `tensorboard --logdir RUN`. --resume continues a run exactly where \
         its checkpoint left off.
         """)
@@ -62,6 +63,9 @@ struct Train: ParsableCommand {
             } else if FileManager.default.fileExists(atPath: trainer.checkpointPath) {
                 throw TrainingError.recipe("'\(trainer.checkpointPath)' exists; pass --resume to continue it or --out for a new run folder.")
             }
+            // The held-out clips, for evaluating the run on audio it never trained on.
+            try (validationItems.map(\.path).joined(separator: "\n") + (validationItems.isEmpty ? "" : "\n"))
+                .write(toFile: folder + "/validation.txt", atomically: true, encoding: .utf8)
             let log = try TensorBoardWriter(folder: folder)
             let isTerminal = isatty(STDERR_FILENO) != 0
             let interrupted = try trainer.run(maxSteps: maxSteps, log: log) { rep in
