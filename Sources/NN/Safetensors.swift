@@ -145,7 +145,7 @@ public enum Safetensors {
         for name in names {
             file.tensors[name]!.withUnsafeBufferPointer { b in
                 if half {
-                    let bits = b.map { Float16($0).bitPattern.littleEndian }
+                    let bits = b.map { floatToHalf($0).littleEndian }
                     bits.withUnsafeBytes { data.append(contentsOf: $0) }
                 } else {
                     b.withMemoryRebound(to: UInt8.self) { data.append(contentsOf: $0) }   // little-endian hosts
@@ -183,6 +183,30 @@ public enum Safetensors {
             let bits = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
             return halfToFloat(bits)
         }
+    }
+
+    /// IEEE binary32 → binary16 bits, rounded to nearest even, with subnormals, overflow to
+    /// infinity and NaN (written by hand: Swift's Float16 is missing on Intel Macs).
+    public static func floatToHalf(_ f: Float) -> UInt16 {
+        let x = f.bitPattern
+        let sign = UInt16((x >> 16) & 0x8000)
+        let exponent = Int((x >> 23) & 0xff), mantissa = x & 0x7f_ffff
+        if exponent == 255 { return sign | 0x7c00 | (mantissa != 0 ? 0x200 : 0) }
+        let e = exponent - 127 + 15
+        if e >= 31 { return sign | 0x7c00 }
+        if e <= 0 {
+            if e < -10 { return sign }                                   // below half the smallest subnormal
+            let m = mantissa | 0x80_0000                                 // implicit 1
+            let shift = UInt32(14 - e)
+            var half = m >> shift
+            let rest = m & ((1 << shift) - 1), halfway = UInt32(1) << (shift - 1)
+            if rest > halfway || (rest == halfway && half & 1 == 1) { half += 1 }
+            return sign | UInt16(half)
+        }
+        var half = UInt32(e) << 10 | mantissa >> 13
+        let rest = mantissa & 0x1fff
+        if rest > 0x1000 || (rest == 0x1000 && half & 1 == 1) { half += 1 }   // may carry into the exponent: correct
+        return sign | UInt16(half)
     }
 
     /// IEEE binary16 → binary32, including subnormals, infinities and NaN.

@@ -70,6 +70,10 @@ import Testing
         #expect(noBatch.status != 0 && noBatch.stderr.contains("--batch"))
         let intoFile = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", out, "--batch"])
         #expect(intoFile.status != 0 && intoFile.stderr.contains("is a file"))
+        // An input named in another spelling of the output folder's path is not overwritten.
+        let roundabout = dir.path + "/data/../short.wav"
+        let clobber = try CLITests.run(["vocode", roundabout, "--checkpoint", checkpoint, "-o", dir.path, "--batch"])
+        #expect(clobber.status != 0 && clobber.stderr.contains("overwrite"), "\(clobber.stderr)")
 
         let s = try CLITests.run(["score", "--checkpoint", checkpoint, wav, "--json"])
         #expect(s.status == 0, "\(s.stderr)")

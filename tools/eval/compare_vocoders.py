@@ -68,6 +68,10 @@ def main():
     for ckpt in args.checkpoint:
         fam = family(args.wavekit, ckpt)
         label = os.path.splitext(os.path.basename(ckpt))[0]
+        if label == "checkpoint":                    # a run folder's file: name it by its run
+            label = os.path.basename(os.path.dirname(os.path.abspath(ckpt)))
+        while label in [l for l, _ in vocoders] or label == "griffin-lim":
+            label += "+"
         extra = ["--checkpoint", ckpt]
         if fam == "wavenet":
             extra += ["--temperature", str(args.temperature)]

@@ -40,6 +40,8 @@ public final class WaveNetGenerator {
     let sampleScratch: Storage, uniforms: Storage, classes: Storage
     public let logits: Storage                          // [B, out] after `step`
     var t = 0
+    /// Generators for the groups of a threaded `generate`, kept for the next call.
+    private var groupGenerators: [WaveNetGenerator] = []
 
     /// `conditionPerStep` overrides the choice of `conditionsPerStep` (made by batch size).
     public init(model: WaveNet, batch: Int = 1, conditionPerStep: Bool? = nil) {
@@ -181,7 +183,7 @@ public final class WaveNetGenerator {
     /// copy of it cost 84 MB per chunk at batch 8); or, when `conditionsPerStep`, the mel
     /// itself laid out [count][B][C_mel].
     func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
-        guard let c else { return nil }
+        guard let c, config.cinChannels != nil else { return nil }
         return withoutGradient {
             let rows = c.sliced(axis: 2, start: from, end: from + count).permuted([2, 0, 1]).contiguous()   // [n, B, C_mel]
             return condW.map { rows.matmul($0) } ?? rows
@@ -250,9 +252,10 @@ public final class WaveNetGenerator {
     /// Generates up to `samples` samples for each of the batch's utterances, conditioned on
     /// `mel` [B, C_mel, F] (at most F · hop samples: a mel covers no more) and speakers;
     /// returns audio in [-1, 1] per utterance. Utterance i draws from its own random stream
-    /// (seed, seed + 1, …), so its audio does not depend on the batch it shares or on
-    /// `threads`: with threads > 1 the batch is split into that many groups generated
-    /// concurrently, one core each. `progress(done, total)` is called every 1 000 samples.
+    /// (seed, seed + 1, …). With threads > 1 the batch is split into that many groups
+    /// generated concurrently, one core each; a batch of 4 or more gives the same audio bit for
+    /// bit on any number of threads (smaller ones condition through a different product, so
+    /// rounding differs). `progress(done, total)` is called every 1 000 samples.
     public func generate(samples requested: Int, mel: Tensor?, speakers: [Int]?, temperature: Float = 1, seed: UInt64 = 0,
                          threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
         precondition(mel.map { $0.shape[0] == batch } ?? true, "WaveNetGenerator.generate: mel batch \(mel?.shape ?? []) differs from \(batch)")
@@ -267,8 +270,11 @@ public final class WaveNetGenerator {
         // Groups of near-equal size, each with its own generator (state and scratch); tensor
         // work (upsampling, speaker terms) happens here, the threads run only C kernels.
         let bounds = (0...groups).map { $0 * batch / groups }
+        if groupGenerators.count != groups {          // made once per group count: packing weights costs milliseconds
+            groupGenerators = (0..<groups).map { WaveNetGenerator(model: model, batch: bounds[$0 + 1] - bounds[$0], conditionPerStep: true) }
+        }
         let parts = (0..<groups).map { k -> (WaveNetGenerator, Storage?) in
-            let gen = WaveNetGenerator(model: model, batch: bounds[k + 1] - bounds[k], conditionPerStep: true)
+            let gen = groupGenerators[k]
             return (gen, gen.globalConditioning(speakers.map { Array($0[bounds[k]..<bounds[k + 1]]) }))
         }
         var results = [[[Float]]](repeating: [], count: groups)

@@ -43,6 +43,9 @@ struct Export: ParsableCommand {
             if let step = metadata.removeValue(forKey: "wavekit.step") { metadata["wavekit.trained_steps"] = step }
             metadata["wavekit.exported"] = half ? "inference weights, F16" : "inference weights, F32"
             let exported = Safetensors.File(tensors: Checkpoint.inferenceTensors(file), metadata: metadata)
+            if half, let (name, _) = exported.tensors.first(where: { $0.value.scalars.contains { !$0.isFinite || abs($0) > 65504 } }) {
+                throw ValidationError("'\(name)' holds values that F16 cannot store (beyond ±65 504 or not finite); export without --half.")
+            }
             // Written beside the target and loaded as its family before it takes the name.
             let url = URL(fileURLWithPath: output)
             let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).export.safetensors").path

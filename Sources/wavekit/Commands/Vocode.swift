@@ -65,7 +65,7 @@ struct Vocode: ParsableCommand {
             if let clash = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("two inputs would both be written to '\(clash)'; give them different names.")
             }
-            if let same = zip(inputs, names).first(where: { $0.0 == $0.1 }) {
+            if let same = zip(inputs, names).first(where: { Self.samePath($0.0, $0.1) }) {
                 throw ValidationError("--output would overwrite the input '\(same.0)'.")
             }
             return
@@ -73,7 +73,7 @@ struct Vocode: ParsableCommand {
         if inputs.count > 1 {
             throw ValidationError("\(inputs.count) inputs given; vocode several with --batch and -o FOLDER.")
         }
-        if output == input { throw ValidationError("--output would overwrite the input '\(input)'.") }
+        if Self.samePath(output, input) { throw ValidationError("--output would overwrite the input '\(input)'.") }
         let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
         if !SoundFile.writableExtensions.contains(ext) {
             throw ValidationError("--output '\(output)' needs an audio extension: \(SoundFile.writableExtensions.map { "." + $0 }.joined(separator: ", ")).")
@@ -101,13 +101,21 @@ struct Vocode: ParsableCommand {
         }
     }
 
+    /// Whether two paths name the same file (relative or absolute, through symbolic links).
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return canonical(a) == canonical(b)
+    }
+
     /// The output path of each input under --batch: FOLDER/<input name>.wav.
     private func batchOutputs() -> [String] {
         inputs.map { URL(fileURLWithPath: output).appendingPathComponent(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent + ".wav").path }
     }
 
-    /// --batch: a WaveNet generates every input's audio together (mels padded with silence to
-    /// the longest, each cut back to its own length); other vocoders take them in turn.
+    /// --batch: a WaveNet generates every input's audio together (mels padded to the longest
+    /// by repeating their last frame, which is what the upsampler's edge padding sees when a
+    /// mel is vocoded alone; each output cut back to its own length); other vocoders take
+    /// them in turn.
     private func vocodeBatch() throws {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let outputs = batchOutputs()
@@ -118,9 +126,11 @@ struct Vocode: ParsableCommand {
             let preset = mels[0].1
             let frames = mels.map { $0.0.shape[1] }, longest = frames.max()!
             guard longest >= 1 else { throw DSPError.melMismatch("the inputs have no frames.") }
-            let silence = preset.featureRange.min
             let padded = Tensor.stack(mels.map { m -> Tensor in
-                m.0.shape[1] == longest ? m.0 : Tensor.concat([m.0, Tensor.full([m.0.shape[0], longest - m.0.shape[1]], silence)], axis: 1)
+                let (bands, n) = (m.0.shape[0], m.0.shape[1])
+                guard n < longest else { return m.0 }
+                let last = m.0.sliced(axis: 1, start: n - 1, end: n)
+                return Tensor.concat([m.0, last.expanded(to: [bands, longest - n])], axis: 1)
             }, axis: 0)
             let samples = longest * preset.hopLength
             let progress = ProgressLine("wavenet ×\(inputs.count)", total: samples, unit: "samples", enabled: !common.quiet)
