@@ -6,11 +6,13 @@
 #   audio  `wavekit bench audio` vs librosa (+ soundfile) and torch
 #          (tools/bench/audio_bench.py) on tools/bench/audio_cases.json, with
 #          the generated WAV bench-results/bench60s.wav
+#   wavenet `wavekit bench wavenet` vs tools/bench/wavenet_torch_bench.py:
+#          cached generation of 1 and 8 utterances and a training step
 #
-# Usage: tools/bench/run.sh [--suite core|audio|all] [--threads "1 2"]
+# Usage: tools/bench/run.sh [--suite core|audio|wavenet|all] [--threads "1 2"]
 #                           [--repeats 10] [--no-build]
 #
-#   --suite S        core, audio or all (default all: core, then audio)
+#   --suite S        core, audio, wavenet or all (default all: core, then audio)
 #   --threads LIST   space-separated thread counts (default "1 2")
 #   --repeats N      timed iterations per case, after one warm-up (default 10)
 #   --no-build       skip `swift build -c release --product wavekit`
@@ -42,8 +44,8 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case "$SUITE" in
-    core|audio|all) ;;
-    *) echo "run.sh: bad --suite: $SUITE (core, audio or all)" >&2; exit 2 ;;
+    core|audio|wavenet|all) ;;
+    *) echo "run.sh: bad --suite: $SUITE (core, audio, wavenet or all)" >&2; exit 2 ;;
 esac
 for t in $THREADS; do
     [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad thread count: $t" >&2; exit 2; }
@@ -60,6 +62,7 @@ WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
 PY="$ROOT/.venv-tools/bin/python"
 want_core()  { [[ "$SUITE" == core  || "$SUITE" == all ]]; }
 want_audio() { [[ "$SUITE" == audio || "$SUITE" == all ]]; }
+want_wavenet() { [[ "$SUITE" == wavenet ]]; }
 
 # This environment forces OpenBLAS onto its AVX2 (Haswell) kernels and a fixed
 # L2 size; users' machines don't, so benchmark without them.
@@ -188,3 +191,45 @@ if want_audio; then
         --note "audio: $AUDIO_WAV (60 s, 22050 Hz, mono, 16-bit); file reading timed only in 'read wav'" \
         --save "$OUT" "${FILES[@]}"
 fi
+
+# ---------------------------------------------------------------- wavenet
+
+if want_wavenet; then
+    for t in $THREADS; do
+        echo "== WaveKit wavenet, $t thread(s)" >&2
+        "$WAVEKIT" bench wavenet --threads "$t" --repeats 3 --json > "$TMP/wn-wavekit-t$t.json"
+        echo "== PyTorch wavenet, $t thread(s)" >&2
+        "$PY" tools/bench/wavenet_torch_bench.py --threads "$t" --json > "$TMP/wn-pytorch-t$t.json"
+    done
+    mkdir -p bench-results
+    "$PY" - "$TMP" "bench-results/wavenet-$STAMP.json" $THREADS <<'PYEOF'
+import json, sys
+tmp, out, threads = sys.argv[1], sys.argv[2], sys.argv[3:]
+rows, saved = [], {}
+for t in threads:
+    wk = {r["name"]: r for r in json.load(open(f"{tmp}/wn-wavekit-t{t}.json"))["results"]}
+    pt = {r["name"]: r for r in json.load(open(f"{tmp}/wn-pytorch-t{t}.json"))["results"]}
+    saved[t] = {"wavekit": wk, "pytorch": pt}
+    for name in wk:
+        if name not in pt:
+            continue
+        a, b = wk[name], pt[name]
+        if a.get("samples_per_s"):
+            rows.append((name, t, f"{a['samples_per_s']:,.0f} samples/s", f"{b['samples_per_s']:,.0f} samples/s",
+                         a["samples_per_s"] / b["samples_per_s"]))
+        else:
+            rows.append((name, t, f"{a['median_ms']:.0f} ms", f"{b['median_ms']:.0f} ms", b["median_ms"] / a["median_ms"]))
+    one, eight = wk.get("wavenet small generate 1 utt"), wk.get("wavenet small generate 8 utt")
+    if one and eight:
+        print(f"threads {t}: WaveKit 8 utterances / 1 utterance throughput = "
+              f"{eight['samples_per_s'] / one['samples_per_s']:.2f}x")
+print()
+print("| case | threads | WaveKit | PyTorch | ratio (WaveKit faster by) |")
+print("| --- | --- | --- | --- | --- |")
+for name, t, a, b, r in rows:
+    print(f"| {name} | {t} | {a} | {b} | {r:.2f}x |")
+json.dump(saved, open(out, "w"), indent=1)
+print(f"\nsaved {out}")
+PYEOF
+fi
+

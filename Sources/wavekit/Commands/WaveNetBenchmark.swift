@@ -10,7 +10,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             commandName: "wavenet",
             abstract: "WaveNet benchmark: cached generation (1 and 8 utterances) and a training step.",
-            discussion: "tools/bench/run.sh --suite wavenet runs this beside tools/bench/wavenet_torch_bench.py.")
+            discussion: "tools/bench/run.sh --suite wavenet runs this beside tools/bench/wavenet_torch_bench.py and prints the ratios, and the 8-to-1-utterance throughput ratio. With --threads N the 8 utterances are split over N cores.")
 
         @Option(help: "Seconds of 22 050 Hz audio to generate per utterance.")
         var seconds: Double = 1
