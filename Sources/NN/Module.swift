@@ -35,7 +35,7 @@ public protocol ModeDependent: AnyObject {
 }
 
 /// Anything that owns parameters. Stored properties of type `Parameter`, `Buffer`, `Module`,
-/// arrays of modules, or optionals of these are found by reflection. Keys are the property
+/// arrays of modules, or optionals of these are found by reflection (a superclass's first). Keys are the property
 /// names in snake_case joined with dots, as PyTorch's `state_dict`: `conv1x1Skip.weight` is
 /// "conv1x1_skip.weight", element 3 of `convLayers` is "conv_layers.3".
 public protocol Module: AnyObject {
@@ -158,7 +158,10 @@ extension Module {
     /// (optionals unwrapped; nil ones skipped).
     static func children(of module: Self) -> [(String, Any)] {
         var out: [(String, Any)] = []
-        for child in Mirror(reflecting: module).children {
+        // A superclass's properties first (the convolutions share `WeightedConvolution`'s).
+        var mirrors = [Mirror(reflecting: module)]
+        while let up = mirrors.last!.superclassMirror { mirrors.append(up) }
+        for child in mirrors.reversed().flatMap({ $0.children }) {
             guard let label = child.label, let value = unwrap(child.value) else { continue }
             guard value is Parameter || value is Buffer || value is any Module || value is [any Module] else { continue }
             out.append((keyOverrides[label] ?? snakeCase(label), value))
