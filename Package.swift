@@ -48,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "wavekit",
             dependencies: [
-                "TensorCore", "NN", "AudioIO", "DSP", "Models", "Training",
+                "CKernels", "TensorCore", "NN", "AudioIO", "DSP", "Models", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: v5),

@@ -2,12 +2,14 @@
 """Objective vocoder quality on held-out clips: copy synthesis by a WaveKit checkpoint and by
 Griffin-Lim (32 iterations) from the same mels, against the original audio.
 
-Metrics (lower is better), on time-aligned signals cut to the same length:
+Metrics, on time-aligned signals cut to the same length (the first two lower is better):
   - log-mel L1: mean |ln(mel_orig) - ln(mel_vocoded)| over non-silent bins (tacotron2 mel,
     natural log, floor 1e-5; bins where the original is above the floor);
   - MCD (mel-cepstral distortion, dB): (10 / ln 10) * sqrt(2 * sum_{d=1..24} (c_d - c'_d)^2),
     averaged over non-silent frames, with c the DCT-II (ortho) of the log mel power spectrum
-    (librosa-style mel-cepstra; coefficient 0, the energy, is excluded as usual).
+    (librosa-style mel-cepstra; coefficient 0, the energy, is excluded as usual);
+  - frame-energy correlation of log RMS per 256-sample frame (higher is better) and the
+    vocoder's RMS in frames where the original is digital silence (its noise floor).
 
 Usage:
   tools/venv.sh
@@ -40,12 +42,25 @@ def mcd(a, b, sr):
     return float(10 / np.log(10) * d.mean())
 
 
+def envelope(a, b, frame=256):
+    """Correlation of the per-frame log energies (does the vocoder follow the loudness?) and the
+    vocoder's RMS in frames where the original is digital silence (its noise floor; nan when
+    the original has no silent frame)."""
+    n = min(len(a), len(b)) // frame * frame
+    ea = np.sqrt((a[:n].reshape(-1, frame) ** 2).mean(1))
+    eb = np.sqrt((b[:n].reshape(-1, frame) ** 2).mean(1))
+    corr = float(np.corrcoef(np.log(ea + 1e-5), np.log(eb + 1e-5))[0, 1])
+    silent = ea < 1e-4
+    return corr, float(eb[silent].mean()) if silent.any() else float("nan")
+
+
 def metrics(orig, voc, sr):
+    """(log-mel L1, MCD, frame-energy correlation, RMS in the original's silent frames)."""
     n = min(len(orig), len(voc))
     a, b = orig[:n], voc[:n]
     A, B = logmel(a, sr), logmel(b, sr)
     mask = A > np.log(1e-5) + 1e-3
-    return float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)
+    return (float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)) + envelope(a, b)
 
 
 def family(wavekit, checkpoint):
@@ -93,13 +108,13 @@ def main():
         rows.append((name, results))
         print(f"{name:14s}  " + "   ".join(f"{l} L1 {results[l][0]:.3f} MCD {results[l][1]:6.2f}" for l, _ in vocoders), flush=True)
     labels = [l for l, _ in vocoders]
-    mean = {k: tuple(float(np.mean([r[1][k][i] for r in rows])) for i in range(2)) for k in labels}
+    mean = {k: tuple(float(np.nanmean([r[1][k][i] for r in rows])) for i in range(4)) for k in labels}
     print(f"{'mean':14s}  " + "   ".join(f"{l} L1 {mean[l][0]:.3f} MCD {mean[l][1]:6.2f}" for l in labels))
     print()
-    print("| vocoder | log-mel L1 (nats) | MCD (dB) |")
-    print("| --- | --- | --- |")
+    print("| vocoder | log-mel L1 (nats) | MCD (dB) | frame-energy correlation | RMS where the original is silent |")
+    print("| --- | --- | --- | --- | --- |")
     for l in labels:
-        print(f"| {l} | {mean[l][0]:.3f} | {mean[l][1]:.2f} |")
+        print(f"| {l} | {mean[l][0]:.3f} | {mean[l][1]:.2f} | {mean[l][2]:.3f} | {mean[l][3]:.4f} |")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({"checkpoints": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows},
                    "mean": mean, "temperature": args.temperature, "sigma": args.sigma, "denoise": args.denoise}, f, indent=1)

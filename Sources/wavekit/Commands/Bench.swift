@@ -72,9 +72,9 @@ enum BenchOutput {
         Swift.print("WaveKit \(WaveKit.version), \(threads) thread(s), median of \(repeats)")
         Swift.print("case".padding(toLength: 48, withPad: " ", startingAt: 0) + "  median ms    GFLOP/s")
         for r in results {
-            let rate = r.gflops.map { String(format: "%9.1f", $0) } ?? r.gbps.map { String(format: "%7.1f GB/s", $0) }
-                ?? r.samplesPerSecond.map { String(format: "%9.0f samples/s", $0) } ?? ""
-            Swift.print(r.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "  %9.3f  ", r.medianMs) + rate)
+            let rate = r.gflops.map { String(format: "%9.1f", $0) } ?? r.gbps.map { String(format: "%7.1f GB/s", $0) } ?? String(repeating: " ", count: 9)
+            let perSecond = r.samplesPerSecond.map { String(format: "  %9.0f samples/s", $0) } ?? ""
+            Swift.print(r.name.padding(toLength: 48, withPad: " ", startingAt: 0) + String(format: "  %9.3f  ", r.medianMs) + rate + perSecond)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernels
 import Foundation
 import Models
 import NN
@@ -37,8 +38,10 @@ extension Bench {
                 let secondsTaken = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                 let rate = Double(samples * batch) / secondsTaken
                 results.append(BenchResult(name: "wavenet small generate \(batch) utt", medianMs: secondsTaken * 1000 / seconds,
-                                           minMs: secondsTaken * 1000 / seconds, gflops: nil, gbps: nil, samplesPerSecond: rate))
+                                           minMs: secondsTaken * 1000 / seconds, gflops: 2 * Self.multiplyAdds(model.config) * rate / 1e9,
+                                           gbps: nil, samplesPerSecond: rate))
             }
+            for batch in [1, 8] { results.append(Self.dilatedConvolutionKernel(batch: batch, using: &g)) }
             let audio = Tensor.randomUniform([8, 7936], low: -0.5, high: 0.5, using: &g)
             let mel = Tensor.randomNormal([8, 80, 31], std: 0.5, using: &g)
             let opt = Adam(model.namedParameters(), learningRate: 1e-4)
@@ -50,6 +53,42 @@ extension Bench {
             results.append(BenchResult(name: "wavenet small train step B8x7936", medianMs: timing.median, minMs: timing.min,
                                        gflops: nil, gbps: nil, samplesPerSecond: nil))
             try BenchOutput.print(results, threads: threads, repeats: repeats, json: json)
+        }
+
+        /// Multiply-adds per generated sample per utterance: every layer's dilated convolution,
+        /// conditioning, residual and skip products, the first convolution and the head (the
+        /// GFLOP/s column of the generate rows is 2 × this × samples/s).
+        static func multiplyAdds(_ c: WaveNetConfig) -> Double {
+            let (r, g, s, h) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.gateChannels / 2)
+            let layer = c.kernelSize * r * g + (c.cinChannels ?? 0) * g + h * r + h * s
+            return Double(c.layers * layer + r + s * s + s * c.outChannels)
+        }
+
+        /// The generator's panel kernel alone on the `small` dilated convolution (3 taps × 64
+        /// inputs → 128 outputs) of 20 layers whose weights (1.97 MB) do not fit in L2, as in
+        /// generation: GFLOP/s for `batch` utterances.
+        static func dilatedConvolutionKernel(batch: Int, using g: inout RandomGenerator) -> BenchResult {
+            let (layers, taps, r, m) = (20, 3, 64, 128)
+            let panels = (0..<layers).map { _ -> [Float] in
+                let w = Tensor.randomNormal([taps * r, m], using: &g).scalars
+                var p = [Float](repeating: 0, count: taps * r * m)
+                wk_panel_pack(taps * r, m, w, &p)
+                return p
+            }
+            let x = Tensor.randomNormal([taps, batch, r], using: &g).scalars
+            var y = [Float](repeating: 0, count: batch * m)
+            let steps = 40_000 / batch
+            let timing = BenchTimer.measure(repeats: 5) {
+                x.withUnsafeBufferPointer { xb in
+                    let sources: [UnsafePointer<Float>?] = (0..<taps).map { xb.baseAddress! + $0 * batch * r }
+                    for _ in 0..<steps {
+                        for p in panels { wk_panel_gemm(batch, taps, r, m, sources, r, p, nil, &y, m, 0) }
+                    }
+                }
+            }
+            let flops = 2.0 * Double(steps * layers * batch * taps * r * m)
+            return BenchResult(name: "panel kernel, dilated conv \(batch) utt x 20 layers", medianMs: timing.median, minMs: timing.min,
+                               gflops: flops / (timing.median / 1000) / 1e9, gbps: nil)
         }
     }
 }
