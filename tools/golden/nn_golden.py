@@ -364,50 +364,9 @@ def make_layers():
 
 # ---------------------------------------------------------------- losses
 
-def log_sum_exp(x):
-    """r9y9's TF-ordered log-sum-exp over the last axis."""
-    axis = x.dim() - 1
-    m, _ = torch.max(x, dim=axis)
-    m2, _ = torch.max(x, dim=axis, keepdim=True)
-    return m + torch.log(torch.sum(torch.exp(x - m2), dim=axis))
-
-
-def discretized_mix_logistic_loss(y_hat, y, num_classes=256, log_scale_min=-7.0, reduce=True):
-    """PixelCNN++ discretized mixture of logistics NLL, r9y9/wavenet_vocoder semantics.
-
-    y_hat [B, 3K, T] = [logit_probs | means | log_scales]; y [B, T, 1] in [-1, 1].
-    reduce=False returns the per-sample loss [B, T, 1]; reduce=True the SUM.
-    """
-    assert y_hat.dim() == 3 and y_hat.size(1) % 3 == 0
-    nr_mix = y_hat.size(1) // 3
-    y_hat = y_hat.transpose(1, 2)
-    logit_probs = y_hat[:, :, :nr_mix]
-    means = y_hat[:, :, nr_mix:2 * nr_mix]
-    log_scales = torch.clamp(y_hat[:, :, 2 * nr_mix:3 * nr_mix], min=log_scale_min)
-    y = y.expand_as(means)
-    centered_y = y - means
-    inv_stdv = torch.exp(-log_scales)
-    plus_in = inv_stdv * (centered_y + 1.0 / (num_classes - 1))
-    cdf_plus = torch.sigmoid(plus_in)
-    min_in = inv_stdv * (centered_y - 1.0 / (num_classes - 1))
-    cdf_min = torch.sigmoid(min_in)
-    log_cdf_plus = plus_in - F.softplus(plus_in)          # log sigmoid(plus_in)
-    log_one_minus_cdf_min = -F.softplus(min_in)           # log(1 - sigmoid(min_in))
-    cdf_delta = cdf_plus - cdf_min
-    mid_in = inv_stdv * centered_y
-    log_pdf_mid = mid_in - log_scales - 2.0 * F.softplus(mid_in)
-    inner_inner_cond = (cdf_delta > 1e-5).to(y_hat.dtype)
-    inner_inner_out = (inner_inner_cond * torch.log(torch.clamp(cdf_delta, min=1e-12))
-                       + (1.0 - inner_inner_cond)
-                       * (log_pdf_mid - np.log((num_classes - 1) / 2)))
-    inner_cond = (y > 0.999).to(y_hat.dtype)
-    inner_out = inner_cond * log_one_minus_cdf_min + (1.0 - inner_cond) * inner_inner_out
-    cond = (y < -0.999).to(y_hat.dtype)
-    log_probs = cond * log_cdf_plus + (1.0 - cond) * inner_out
-    log_probs = log_probs + F.log_softmax(logit_probs, -1)
-    if reduce:
-        return -torch.sum(log_sum_exp(log_probs))
-    return -log_sum_exp(log_probs).unsqueeze(-1)
+# r9y9's mixture.py, as the WaveNet reference has it (one copy for both golden scripts).
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools", "reference"))
+from r9y9_wavenet import discretized_mix_logistic_loss  # noqa: E402
 
 
 def mol_brute_force(y_hat, y, b, t, num_classes, log_scale_min):
