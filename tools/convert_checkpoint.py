@@ -180,13 +180,20 @@ def extract_state_dict(obj, path):
                 break
     if not isinstance(sd, dict) or not sd:
         raise ConvertError(f"{path}: holds no state_dict (found {type(obj).__name__})")
+    return state_dict_tensors(sd, path)[0]
+
+
+def state_dict_tensors(sd, path):
+    """The tensors of a state_dict, without the "module." prefix that DataParallel and
+    DistributedDataParallel add; returns (tensors, whether the prefix was removed)."""
+    import torch
     tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
     if not tensors:
         raise ConvertError(f"{path}: the state_dict holds no tensors")
-    # DataParallel / DistributedDataParallel prefix
-    if all(k.startswith("module.") for k in tensors):
+    prefixed = all(k.startswith("module.") for k in tensors)
+    if prefixed:
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
-    return tensors
+    return tensors, prefixed
 
 
 PARAM_RE = re.compile(r"^(.*)\.parametrizations\.weight\.original([01])$")
@@ -759,11 +766,8 @@ def load_waveglow_checkpoint(path):
         sd = model
     else:
         raise ConvertError(f"{path}: holds no model or state_dict (found {type(obj).__name__})")
-    tensors = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
-    if not tensors:
-        raise ConvertError(f"{path}: the state_dict holds no tensors")
-    if all(k.startswith("module.") for k in tensors):
-        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    tensors, prefixed = state_dict_tensors(sd, path)
+    if prefixed:
         how += ', "module." prefix removed'
     return tensors, how
 
