@@ -200,6 +200,12 @@ import Testing
         #expect(d.status == 0, "\(d.stderr)")
         let dinfo = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", denoised, "--json"]).stdout.utf8)) as? [String: Any]
         #expect(dinfo?["frames"] as? Int == 44 * 256)
+        // --batch with a WaveGlow: the model and its denoiser load once; each output equals its single vocoding.
+        let second = wavs.appendingPathComponent("LJ001-0002.wav").path, folder = dir.appendingPathComponent("wgbatch").path
+        let vb = try CLITests.run(["vocode", wav, second, "--checkpoint", ckpt, "-o", folder, "--batch", "--sigma", "0", "--denoise", "0.01", "--quiet"])
+        #expect(vb.status == 0, "\(vb.stderr)")
+        #expect(try AudioCommandTests.samples(folder + "/LJ001-0001.wav") == AudioCommandTests.samples(denoised))
+        #expect(FileManager.default.fileExists(atPath: folder + "/LJ001-0002.wav"))
         let badStrength = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "2"])
         #expect(badStrength.status != 0 && badStrength.stderr.contains("--denoise"))
         let noModel = try CLITests.run(["vocode", wav, "-o", out, "--denoise", "0.01"])

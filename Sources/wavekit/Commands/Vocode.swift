@@ -145,12 +145,18 @@ struct Vocode: ParsableCommand {
             }
             return
         }
+        // A WaveGlow (and its denoiser's bias) is loaded once for all inputs.
+        let waveGlow = try checkpoint.map { c in try WaveNet.family(ofCheckpoint: c) == WaveGlow.family ? try loadWaveGlow(c) : nil } ?? nil
         for (source, path) in zip(inputs, outputs) {
             var one = self
             one.batch = false
             one.inputs = [source]
             one.output = path
-            try one.run()
+            if let waveGlow, let checkpoint {
+                try one.vocodeWaveGlow(checkpoint, loaded: waveGlow)
+            } else {
+                try one.run()
+            }
         }
     }
 
@@ -171,19 +177,27 @@ struct Vocode: ParsableCommand {
     }
 
     private func vocodeWaveGlow(_ checkpoint: String) throws {
+        try vocodeWaveGlow(checkpoint, loaded: try loadWaveGlow(checkpoint))
+    }
+
+    /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure).
+    private func loadWaveGlow(_ checkpoint: String) throws -> (WaveGlow, WaveGlowDenoiser?) {
         if let denoise, !(denoise >= 0 && denoise <= 1) {
             throw ValidationError("--denoise must be between 0 and 1 (NVIDIA's scripts use 0.01), got \(denoise).")
         }
         guard sigma >= 0 else { throw ValidationError("--sigma must be ≥ 0, got \(sigma).") }
         let model = try WaveGlow.load(checkpoint)
+        return (model, (denoise ?? 0) > 0 ? try WaveGlowDenoiser(model: model) : nil)
+    }
+
+    private func vocodeWaveGlow(_ checkpoint: String, loaded: (WaveGlow, WaveGlowDenoiser?)) throws {
+        let (model, denoiser) = loaded
         let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
                                                             bands: model.config.nMelChannels)
         guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames.") }
         var rng = RandomGenerator(seed: seed)
         var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
-        if let denoise, denoise > 0 {
-            audio = try WaveGlowDenoiser(model: model)(audio, strength: denoise)
-        }
+        if let denoiser, let denoise { audio = denoiser(audio, strength: denoise) }
         try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
                             comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoise ?? 0) seed=\(seed) \(preset.summary)")
         common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
