@@ -1,6 +1,6 @@
 import AudioIO
 import Foundation
-import Models
+@testable import Models
 import NN
 import Testing
 import TensorCore
@@ -91,6 +91,36 @@ extension WaveNetConfig {
         let cached = WaveNetGenerator(model: model, batch: batch).forced(audio: audio, mel: mel, speakers: speakers)
         #expect(cached.shape == full.shape)
         #expect(Golden.worstRatio(cached, full, rtol: 1e-4, atol: 1e-4) <= 1)
+    }
+
+    /// The generator's frame-rate weights rebuild the upsampled mel of r9y9's stack (scales
+    /// [4, 4, 4, 4] and [3, 2], cin_pad 2) at every sample: mels shorter than, equal to and
+    /// longer than the 2E + 1 frames the weights are measured on.
+    @Test(arguments: [[4, 4, 4, 4], [3, 2]])
+    func upsamplerWeightsRebuildTheUpsampledMel(_ scales: [Int]) throws {
+        var g = RandomGenerator(seed: 6)
+        var config = WaveNetConfig.tinyGaussian
+        config.upsampleScales = scales
+        config.cinPad = 2
+        let model = try WaveNet(config: config, using: &g)
+        let window = 2 * UpsampleTaps.edgeFrames(scales: scales) + 1
+        for frames in [1, window, window + 1, 23] {
+            let mel = Tensor.randomNormal([1, 5, frames], using: &g)
+            let up = withoutGradient { model.upsampledConditioning(mel) }.contiguous().scalars
+            let (h, taps) = try #require(model.frameConditioning(mel))
+            let hs = withoutGradient { h }.contiguous().scalars
+            let hop = config.hopLength
+            var rebuilt = [Float](repeating: 0, count: 5 * frames * hop)
+            for t in 0..<(frames * hop) {
+                let (frame, count, weights) = taps.taps(at: t)
+                #expect(frame >= 0 && frame + count <= frames && count <= window)
+                for band in 0..<5 {
+                    for j in 0..<count { rebuilt[band * frames * hop + t] += weights[j] * hs[band * frames + frame + j] }
+                }
+            }
+            let worst = zip(rebuilt, up).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst < 1e-5, "\(frames) frames: worst difference \(worst)")
+        }
     }
 
     @Test func generationIsSeededAndInRange() throws {

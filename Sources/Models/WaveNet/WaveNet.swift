@@ -61,6 +61,17 @@ public final class WaveNet: Module {
         return upsampleNet(padded)
     }
 
+    /// For generation at frame rate: the mel frames after the upsampler's input convolution
+    /// [B, C_mel, F] and the stack's per-sample weights over them (see `UpsampleTaps`), when
+    /// the upsampler is r9y9's current, linear one; nil for the 2018 layout (its ReLUs do not
+    /// commute with the conditioning) and for mels given at the sample rate.
+    func frameConditioning(_ mel: Tensor) -> (frames: Tensor, taps: UpsampleTaps)? {
+        guard let upsampleNet, let scales = config.upsampleScales else { return nil }
+        let padded = config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
+        let h = upsampleNet.convIn(padded)
+        return (h, UpsampleTaps(stack: upsampleNet.upsample, scales: scales, frames: h.shape[2]))
+    }
+
     /// Speaker ids → [B, C_g, 1].
     public func speakerConditioning(_ speakers: [Int]) -> Tensor? {
         guard let embedSpeakers else { return nil }

@@ -6,9 +6,10 @@ import TensorCore
 /// Fast sample-by-sample WaveNet generation (Paine et al. 2016, "Fast Wavenet Generation
 /// Algorithm"): every layer keeps a ring buffer of its past inputs at its dilation, so one time
 /// step is a few small matrix–vector products per layer into preallocated buffers, with the
-/// gate fused and the mel conditioning of all layers precomputed per chunk as one GEMM. Weight
-/// norm is folded in once. Several utterances at once turn the products into small matrix
-/// products that reuse each weight row from cache. Nothing is allocated per sample.
+/// gate fused and the mel conditioning of all layers projected once at frame rate (each sample
+/// then mixes a few projected frames; see `UpsampleTaps`). Weight norm is folded in once.
+/// Several utterances at once turn the products into small matrix products that reuse each
+/// weight row from cache. Nothing is allocated per sample.
 public final class WaveNetGenerator {
     public let config: WaveNetConfig
     public let batch: Int
@@ -22,13 +23,12 @@ public final class WaveNetGenerator {
     let skipW: [Storage], skipB: [Storage]              // [G/2, S], [S]
     let head1W: Storage, head1B: Storage                // [S, S], [S]
     let head2W: Storage, head2B: Storage                // [S, out], [out]
-    let condW: Tensor?                                  // [C_mel, L·G]: every layer's conv1x1c
-    let condPanels: [Storage]                           // [C_mel, G] per layer, when conditioning per step
-    /// Conditioning per step inside the layer loop (one more panel product per layer, its
-    /// weights reused by every utterance) rather than per chunk as one GEMM whose [n, B, L·G]
-    /// result is then read back: the chunk GEMM wins for one utterance (its weights would
-    /// otherwise stream from L3 every step), the per-step product from 4 utterances on.
-    let conditionsPerStep: Bool
+    /// Every layer's conv1x1c, [C_mel, L·G], for the projection at frame rate (r9y9's current
+    /// upsampler, which is linear); nil otherwise.
+    let condW: Tensor?
+    /// [C_mel, G] per layer, multiplied by the upsampled mel at every step: the 2018 layout,
+    /// whose upsampler has ReLUs, and mels given at the sample rate.
+    let condPanels: [Storage]
     let globalW: [Storage]                              // [C_g, G] per layer
 
     // State: per-layer ring buffers [ring][B][R], and scratch.
@@ -37,14 +37,28 @@ public final class WaveNetGenerator {
     let hidden: Storage, gateOut: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
     let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let sourcePointer: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let framePointers: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let framePointerCapacity: Int
+    /// The previous sample (or class) of each utterance, fed before each step.
+    let previous: Storage
     let sampleScratch: Storage, uniforms: Storage, classes: Storage
     public let logits: Storage                          // [B, out] after `step`
     var t = 0
     /// Generators for the groups of a threaded `generate`, kept for the next call.
     private var groupGenerators: [WaveNetGenerator] = []
 
-    /// `conditionPerStep` overrides the choice of `conditionsPerStep` (made by batch size).
-    public init(model: WaveNet, batch: Int = 1, conditionPerStep: Bool? = nil) {
+    /// One layer's weights and ring as raw pointers (into the storages above, which keep them
+    /// alive), so a step touches no reference counts.
+    struct LayerPointers {
+        let ring: UnsafeMutablePointer<Float>, ringLength: Int, dilation: Int
+        let convW: UnsafePointer<Float>, convB: UnsafePointer<Float>, outW: UnsafePointer<Float>, outB: UnsafePointer<Float>
+        let skipW: UnsafePointer<Float>, skipB: UnsafePointer<Float>, cond: UnsafePointer<Float>?
+    }
+    let layerPointers: [LayerPointers]
+    /// Config values the step reads: R, G, S, kernel size, G/2, C_mel, out channels.
+    let (r, g, s, k, h, cin, out): (Int, Int, Int, Int, Int, Int, Int)
+
+    public init(model: WaveNet, batch: Int = 1) {
         self.model = model
         config = model.config
         self.batch = batch
@@ -86,15 +100,14 @@ public final class WaveNetGenerator {
         let head1 = model.lastConvLayers[1] as! Conv1d, head2 = model.lastConvLayers[3] as! Conv1d
         head1W = packed(head1.effectiveWeight); head1B = vector(head1.bias, s)
         head2W = packed(head2.effectiveWeight); head2B = vector(head2.bias, c.outChannels)
-        conditionsPerStep = c.cinChannels != nil && (conditionPerStep ?? (batch >= 4))
-        condPanels = conditionsPerStep ? model.convLayers.map { packed($0.conv1x1c!.effectiveWeight) } : []
-        if c.cinChannels != nil && !conditionsPerStep {
-            condW = withoutGradient {
-                Tensor.concat(model.convLayers.map { $0.conv1x1c!.effectiveWeight.reshaped([g, -1]) }, axis: 0).transposed().contiguous().detached()
-            }
-        } else {
-            condW = nil
-        }
+        let atFrameRate = c.cinChannels != nil && model.upsampleNet != nil && c.upsampleScales != nil
+        condPanels = c.cinChannels != nil && !atFrameRate ? model.convLayers.map { packed($0.conv1x1c!.effectiveWeight) } : []
+        condW = atFrameRate ? withoutGradient {
+            Tensor.concat(model.convLayers.map { $0.conv1x1c!.effectiveWeight.reshaped([g, -1]) }, axis: 0).transposed().contiguous().detached()
+        } : nil
+        framePointerCapacity = atFrameRate ? 2 * UpsampleTaps.edgeFrames(scales: c.upsampleScales!) + 1 : 0
+        framePointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: Swift.max(framePointerCapacity, 1))
+        previous = Storage(count: batch, repeating: 0)
         globalW = c.ginChannels == nil ? [] : model.convLayers.map { packed($0.conv1x1g!.effectiveWeight) }
         ringLength = (0..<c.layers).map { (k - 1) * c.dilation(ofLayer: $0) + 1 }
         rings = ringLength.map { Storage(count: $0 * batch * r, repeating: 0) }
@@ -104,6 +117,14 @@ public final class WaveNetGenerator {
         sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch); classes = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
+        layerPointers = (0..<c.layers).map { [rings, ringLength, convW, convB, outW, outB, skipW, skipB, condPanels] l in
+            LayerPointers(ring: rings[l].base, ringLength: ringLength[l], dilation: c.dilation(ofLayer: l),
+                          convW: UnsafePointer(convW[l].base), convB: UnsafePointer(convB[l].base),
+                          outW: UnsafePointer(outW[l].base), outB: UnsafePointer(outB[l].base),
+                          skipW: UnsafePointer(skipW[l].base), skipB: UnsafePointer(skipB[l].base),
+                          cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base))
+        }
+        (self.r, self.g, self.s, self.k, self.h, cin, out) = (r, g, s, k, h, c.cinChannels ?? 0, c.outChannels)
     }
 
     /// Clears the history (a new utterance).
@@ -113,53 +134,63 @@ public final class WaveNetGenerator {
     }
 
 
-    deinit { tapPointers.deallocate(); sourcePointer.deallocate() }
+    deinit { tapPointers.deallocate(); sourcePointer.deallocate(); framePointers.deallocate() }
 
     /// y[B, M] (+)= bias + x[B, K] · W for panel-packed W (one source).
-    private func gemm(_ b: Int, _ k: Int, _ m: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ w: Storage, _ bias: Storage?,
-                      _ y: UnsafeMutablePointer<Float>, _ ldy: Int, accumulate: Bool) {
+    private func gemm(_ b: Int, _ k: Int, _ m: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ w: UnsafePointer<Float>,
+                      _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ ldy: Int, accumulate: Bool) {
         sourcePointer[0] = x
-        wk_panel_gemm(b, 1, k, m, sourcePointer, ldx, w.base, bias.map { UnsafePointer($0.base) }, y, ldy, accumulate ? 1 : 0)
+        wk_panel_gemm(b, 1, k, m, sourcePointer, ldx, w, bias, y, ldy, accumulate ? 1 : 0)
+    }
+
+    /// The mel's part of one step.
+    enum StepMel {
+        case none
+        /// The upsampled mel of this sample, [B][C_mel], times each layer's conv1x1c.
+        case row(UnsafePointer<Float>)
+        /// `count` projected frames in `framePointers`, each [L][B][G] with layers
+        /// `layerStride` floats apart, mixed with `weights`.
+        case frames(count: Int, weights: UnsafePointer<Float>, layerStride: Int)
     }
 
     /// Advances one step. `hidden` [B, R] must hold the first convolution's output for the
-    /// previous sample; `cond` points at this step's conditioning laid out [B][L·G] (or, when
-    /// `conditionsPerStep`, at its upsampled mel [B][C_mel]; or is nil), `global` at the
-    /// speaker term laid out [L][B][G]. Leaves the distribution parameters in `logits` [B, out].
-    func step(cond: UnsafePointer<Float>?, global: UnsafePointer<Float>?) {
-        let c = config
-        let (r, g, s, k, h, b) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2, batch)
+    /// previous sample; `global` points at the speaker term laid out [L][B][G]. Leaves the
+    /// distribution parameters in `logits` [B, out].
+    func step(mel: StepMel, global: UnsafePointer<Float>?) {
+        let (r, g, s, k, h, b) = (r, g, s, k, h, batch)
+        let legacy = config.legacy == true, halfRoot = Float(0.5).squareRoot()
         Kernels.zero(skips.base, count: b * s)
-        for l in 0..<c.layers {
-            let ring = rings[l], n = ringLength[l], d = c.dilation(ofLayer: l)
-            (ring.base + (t % n) * b * r).update(from: hidden.base, count: b * r)
+        for (l, layer) in layerPointers.enumerated() {
+            let n = layer.ringLength, d = layer.dilation
+            (layer.ring + (t % n) * b * r).update(from: hidden.base, count: b * r)
             // The dilated convolution over taps x[t − (k−1−j)·d], read straight from the ring.
             for j in 0..<k {
                 let slot = ((t - (k - 1 - j) * d) % n + n) % n
-                tapPointers[j] = UnsafePointer(ring.base + slot * b * r)
+                tapPointers[j] = UnsafePointer(layer.ring + slot * b * r)
             }
-            wk_panel_gemm(b, k, r, g, tapPointers, r, convW[l].base, convB[l].base, gateOut.base, g, 0)
-            if let cond {
-                if conditionsPerStep {
-                    gemm(b, c.cinChannels!, g, cond, c.cinChannels!, condPanels[l], nil, gateOut.base, g, accumulate: true)
-                } else {
-                    wk_accumulate_rows(b, g, cond + l * g, c.layers * g, gateOut.base, g)
-                }
+            switch mel {
+            case .none:
+                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, layer.convB, gateOut.base, g, 0)
+            case .row(let row):
+                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, layer.convB, gateOut.base, g, 0)
+                gemm(b, cin, g, row, cin, layer.cond!, nil, gateOut.base, g, accumulate: true)
+            case let .frames(count, weights, layerStride):
+                // The mixed conditioning (and bias) starts the gate's accumulators.
+                wk_taps_mix(b, g, count, framePointers, g, l * layerStride, weights, layer.convB, gateOut.base, g)
+                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, nil, gateOut.base, g, 1)
             }
             if let global { wk_accumulate(b * g, global + l * b * g, gateOut.base) }
             wk_gated_rows(b, h, gateOut.base, g, z.base)
             // Residual (into `hidden`, scaled by √½) and skip.
-            gemm(b, h, r, z.base, h, outW[l], outB[l], hidden.base, r, accumulate: true)
-            wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * r, hidden.base, hidden.base, Float(0.5).squareRoot())
-            gemm(b, h, s, z.base, h, skipW[l], skipB[l], skips.base, s, accumulate: true)
-            if c.legacy == true && l > 0 {
-                wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * s, skips.base, skips.base, Float(0.5).squareRoot())
-            }
+            gemm(b, h, r, z.base, h, layer.outW, layer.outB, hidden.base, r, accumulate: true)
+            wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * r, hidden.base, hidden.base, halfRoot)
+            gemm(b, h, s, z.base, h, layer.skipW, layer.skipB, skips.base, s, accumulate: true)
+            if legacy && l > 0 { wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * s, skips.base, skips.base, halfRoot) }
         }
-        wk_relu_scale(b * s, skips.base, headIn.base, c.legacy == nil ? Float(1 / Double(c.layers)).squareRoot() : 1)
-        gemm(b, s, s, headIn.base, s, head1W, head1B, head.base, s, accumulate: false)
+        wk_relu_scale(b * s, skips.base, headIn.base, legacy ? 1 : Float(1 / Double(layerPointers.count)).squareRoot())
+        gemm(b, s, s, headIn.base, s, head1W.base, head1B.base, head.base, s, accumulate: false)
         wk_relu_scale(b * s, head.base, head.base, 1)
-        gemm(b, s, c.outChannels, head.base, s, head2W, head2B, logits.base, c.outChannels, accumulate: false)
+        gemm(b, s, out, head.base, s, head2W.base, head2B.base, logits.base, out, accumulate: false)
         t += 1
     }
 
@@ -178,24 +209,38 @@ public final class WaveNetGenerator {
         }
     }
 
-    /// Conditioning for upsampled `c` [B, C_mel, T] over steps [from, from + count): of all
-    /// layers, laid out [count][B][L·G] by one GEMM with no re-layout of its output (a permuted
-    /// copy of it cost 84 MB per chunk at batch 8); or, when `conditionsPerStep`, the mel
-    /// itself laid out [count][B][C_mel].
-    func conditioning(_ c: Tensor?, from: Int, count: Int) -> Tensor? {
-        guard let c, config.cinChannels != nil else { return nil }
-        return withoutGradient {
-            let rows = c.sliced(axis: 2, start: from, end: from + count).permuted([2, 0, 1]).contiguous()   // [n, B, C_mel]
-            return condW.map { rows.matmul($0) } ?? rows
+    /// The mel as the step loop reads it, for a whole batch of B' utterances.
+    enum PreparedMel {
+        /// Every layer's conditioning at frame rate, [F][L][B'][G] (a layer's rows for all
+        /// utterances contiguous), and the upsampler's weights.
+        case frames(Tensor, UpsampleTaps)
+        /// The upsampled mel [B', C_mel, T].
+        case samples(Tensor)
+
+        /// Samples the mel covers.
+        var samples: Int {
+            switch self {
+            case let .frames(_, taps): taps.frames * taps.hop
+            case let .samples(up): up.shape[2]
+            }
         }
     }
 
-    /// Floats per step in `conditioning`'s layout.
-    var conditioningStride: Int {
-        batch * (conditionsPerStep ? config.cinChannels ?? 0 : config.layers * config.gateChannels)
+    /// Mel frames [B', C_mel, F] → what the step loop reads (tensor work: call it from the
+    /// thread that owns OpenBLAS).
+    func prepare(_ mel: Tensor?) -> PreparedMel? {
+        guard let mel, config.cinChannels != nil else { return nil }
+        return withoutGradient {
+            if let condW, let (h, taps) = model.frameConditioning(mel) {
+                let (b, f, l) = (h.shape[0], h.shape[2], config.layers)
+                let projected = h.permuted([2, 0, 1]).contiguous().matmul(condW)                 // [F, B', L·G]
+                return .frames(projected.reshaped([f, b, l, -1]).permuted([0, 2, 1, 3]).contiguous(), taps)   // [F, L, B', G]
+            }
+            return .samples(model.upsampledConditioning(mel).contiguous())
+        }
     }
 
-    /// The speaker term of every layer, laid out [L][B][G] like `conditioning`.
+    /// The speaker term of every layer, laid out [L][B][G].
     func globalConditioning(_ speakers: [Int]?) -> Storage? {
         precondition(config.nSpeakers == nil || speakers?.count == batch,
                      "WaveNetGenerator: a speaker-conditioned model needs one speaker per utterance (\(batch)), got \(speakers?.count ?? 0)")
@@ -205,73 +250,87 @@ public final class WaveNetGenerator {
         let gv = gc.reshaped([batch, -1]).contiguous()
         gv.withUnsafeBufferPointer { src in
             for l in 0..<c.layers {
-                gemm(batch, c.ginChannels!, g, src.baseAddress!, c.ginChannels!, globalW[l], nil, perLayer.base + l * batch * g, g, accumulate: false)
+                gemm(batch, c.ginChannels!, g, src.baseAddress!, c.ginChannels!, globalW[l].base, nil, perLayer.base + l * batch * g, g, accumulate: false)
             }
         }
         return perLayer
     }
 
+
+    /// Runs `steps` steps for utterances [first, first + batch) of `mel`: each feeds
+    /// `previous`, steps, then calls `after(t)`, which reads `logits` and sets `previous`.
+    private func drive(steps: Int, mel: PreparedMel?, first: Int, global: Storage?, after: (Int) -> Void) {
+        reset()
+        let c = config, cin = c.cinChannels ?? 0, chunk = 1024
+        var rows: Storage?                                    // [chunk][B][C_mel] for the sample-rate path
+        if case .samples = mel { rows = Storage(count: chunk * batch * cin) }
+        for t in 0..<steps {
+            feed(previous.base)
+            let stepMel: StepMel
+            switch mel {
+            case nil:
+                stepMel = .none
+            case let .frames(projected, taps)?:
+                let (frame, count, weights) = taps.taps(at: t)
+                let (layers, total, g) = (projected.shape[1], projected.shape[2], projected.shape[3])
+                let base = projected.storage.base + projected.offset
+                for j in 0..<count { framePointers[j] = UnsafePointer(base + ((frame + j) * layers * total + first) * g) }
+                stepMel = .frames(count: count, weights: weights, layerStride: total * g)
+            case let .samples(up)?:
+                if t % chunk == 0 { fillMelRows(rows!, from: up, first: first, steps: t..<Swift.min(t + chunk, steps)) }
+                stepMel = .row(UnsafePointer(rows!.base + (t % chunk) * batch * cin))
+            }
+            step(mel: stepMel, global: global.map { UnsafePointer($0.base) })
+            after(t)
+        }
+        withExtendedLifetime(mel) {}
+        withExtendedLifetime(global) {}
+    }
+
+    /// The input that starts every utterance: silence, or μ-law's middle class.
+    private var startInput: Float { config.scalarInput ? 0 : Float(config.outChannels / 2) }
+
     /// Distribution parameters [B, out, T] when each step is fed the given previous samples
     /// (teacher forcing): `audio` [B, T] in [-1, 1] or classes. Equals `model(x)` step by step.
     public func forced(audio: Tensor, mel: Tensor?, speakers: [Int]?) -> Tensor {
-        reset()
         let c = config, steps = audio.shape[1]
-        let up = mel.map { m in withoutGradient { model.upsampledConditioning(m) } }
-        precondition(up.map { $0.shape[2] >= steps } ?? true, "WaveNetGenerator.forced: the mel covers fewer than \(steps) samples")
-        let global = globalConditioning(speakers)
-        defer { withExtendedLifetime(global) {} }
-        let input = Storage(count: batch, repeating: 0)
+        let prepared = prepare(mel)
+        precondition(prepared.map { $0.samples >= steps } ?? true, "WaveNetGenerator.forced: the mel covers fewer than \(steps) samples")
         let a = audio.contiguous().scalars
         var out = [Float](repeating: 0, count: batch * c.outChannels * steps)
-        let chunk = 1024
-        var from = 0
-        while from < steps {
-            let n = Swift.min(chunk, steps - from)
-            let cond = conditioning(up, from: from, count: n)
-            let condBase = cond.map { $0.storage.base + $0.offset }
-            // NOTE: only raw pointers into `cond` are used below; keep its storage alive.
-            defer { withExtendedLifetime(cond) {} }
-            for i in 0..<n {
-                let step = from + i
-                for bi in 0..<batch {
-                    input.base[bi] = step == 0 ? (c.scalarInput ? 0 : Float(c.outChannels / 2)) : a[bi * steps + step - 1]
-                }
-                feed(input.base)
-                self.step(cond: condBase.map { UnsafePointer($0 + i * conditioningStride) },
-                          global: global.map { UnsafePointer($0.base) })
-                for bi in 0..<batch {
-                    for o in 0..<c.outChannels { out[(bi * c.outChannels + o) * steps + step] = logits.base[bi * c.outChannels + o] }
-                }
+        previous.base.update(repeating: startInput, count: batch)
+        drive(steps: steps, mel: prepared, first: 0, global: globalConditioning(speakers)) { t in
+            for bi in 0..<batch {
+                for o in 0..<c.outChannels { out[(bi * c.outChannels + o) * steps + t] = logits.base[bi * c.outChannels + o] }
+                if t + 1 < steps { previous.base[bi] = a[bi * steps + t] }
             }
-            from += n
         }
         return Tensor(shape: [batch, c.outChannels, steps], scalars: out)
     }
-
 
     /// Generates up to `samples` samples for each of the batch's utterances, conditioned on
     /// `mel` [B, C_mel, F] (at most F · hop samples: a mel covers no more) and speakers;
     /// returns audio in [-1, 1] per utterance. Utterance i draws from its own random stream
     /// (seed, seed + 1, …). With threads > 1 the batch is split into that many groups
-    /// generated concurrently, one core each; a batch of 4 or more gives the same audio bit for
-    /// bit on any number of threads (smaller ones condition through a different product, so
-    /// rounding differs). `progress(done, total)` is called every 1 000 samples.
+    /// generated concurrently, one core each; the audio is the same bit for bit on any number
+    /// of threads (each utterance's arithmetic does not depend on its neighbours).
+    /// `progress(done, total)` is called every 1 000 samples.
     public func generate(samples requested: Int, mel: Tensor?, speakers: [Int]?, temperature: Float = 1, seed: UInt64 = 0,
                          threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
         precondition(mel.map { $0.shape[0] == batch } ?? true, "WaveNetGenerator.generate: mel batch \(mel?.shape ?? []) differs from \(batch)")
-        let up = mel.map { m in withoutGradient { model.upsampledConditioning(m).contiguous() } }
-        let samples = Swift.max(0, Swift.min(requested, up?.shape[2] ?? requested))
+        let prepared = prepare(mel)
+        let samples = Swift.max(0, Swift.min(requested, prepared?.samples ?? requested))
         let seeds = (0..<batch).map { seed &+ UInt64($0) }
         let groups = Swift.min(Swift.max(threads, 1), batch)
         if groups == 1 {
-            return run(samples: samples, up: up, first: 0, global: globalConditioning(speakers), temperature: temperature,
+            return run(samples: samples, mel: prepared, first: 0, global: globalConditioning(speakers), temperature: temperature,
                        seeds: seeds, progress: progress)
         }
         // Groups of near-equal size, each with its own generator (state and scratch); tensor
-        // work (upsampling, speaker terms) happens here, the threads run only C kernels.
+        // work (projection, speaker terms) happens here, the threads run only C kernels.
         let bounds = (0...groups).map { $0 * batch / groups }
         if groupGenerators.count != groups {          // made once per group count: packing weights costs milliseconds
-            groupGenerators = (0..<groups).map { WaveNetGenerator(model: model, batch: bounds[$0 + 1] - bounds[$0], conditionPerStep: true) }
+            groupGenerators = (0..<groups).map { WaveNetGenerator(model: model, batch: bounds[$0 + 1] - bounds[$0]) }
         }
         let parts = (0..<groups).map { k -> (WaveNetGenerator, Storage?) in
             let gen = groupGenerators[k]
@@ -280,58 +339,36 @@ public final class WaveNetGenerator {
         var results = [[[Float]]](repeating: [], count: groups)
         results.withUnsafeMutableBufferPointer { out in
             Parallel.perform(groups) { k in
-                out[k] = parts[k].0.run(samples: samples, up: up, first: bounds[k], global: parts[k].1, temperature: temperature,
+                out[k] = parts[k].0.run(samples: samples, mel: prepared, first: bounds[k], global: parts[k].1, temperature: temperature,
                                         seeds: Array(seeds[bounds[k]..<bounds[k + 1]]), progress: k == 0 ? progress : nil)
             }
         }
         return results.flatMap { $0 }
     }
 
-    /// The sampling loop for utterances [first, first + batch) of the upsampled conditioning
-    /// `up` [B', C_mel, T] (contiguous).
-    private func run(samples: Int, up: Tensor?, first: Int, global: Storage?, temperature: Float, seeds: [UInt64],
+    /// The sampling loop for utterances [first, first + batch) of `mel`.
+    private func run(samples: Int, mel: PreparedMel?, first: Int, global: Storage?, temperature: Float, seeds: [UInt64],
                      progress: ((Int, Int) -> Void)?) -> [[Float]] {
-        reset()
         let c = config
         var rngs = seeds.map { RandomGenerator(seed: $0) }
-        defer { withExtendedLifetime(global) {} }
-        let input = Storage(count: batch, repeating: c.scalarInput ? 0 : Float(c.outChannels / 2))
         var audio = [[Float]](repeating: [], count: batch)
         for bi in 0..<batch { audio[bi].reserveCapacity(samples) }
-        let chunk = 1024
-        var from = 0
         let invT = 1 / Swift.max(temperature, 1e-6)
         let table = (0..<c.outChannels).map { MuLawClasses.decode($0, classes: c.outChannels) }
-        let melRows = conditionsPerStep && up != nil ? Storage(count: chunk * batch * c.cinChannels!) : nil
-        while from < samples {
-            let n = Swift.min(chunk, samples - from)
-            let cond: Tensor?, condBase: UnsafeMutablePointer<Float>?
-            if let up, let melRows {
-                fillMelRows(melRows, from: up, first: first, steps: from..<(from + n))
-                (cond, condBase) = (nil, melRows.base)
+        previous.base.update(repeating: startInput, count: batch)
+        drive(steps: samples, mel: mel, first: first, global: global) { t in
+            if c.outputDistribution == .mulaw {
+                for bi in 0..<batch { uniforms.base[bi] = rngs[bi].nextUniform() }
+                wk_sample_categorical(batch, c.outChannels, logits.base, invT, uniforms.base, previous.base, sampleScratch.base)
+                for bi in 0..<batch { audio[bi].append(table[Int(previous.base[bi])]) }
             } else {
-                cond = conditioning(up, from: from, count: n)
-                condBase = cond.map { $0.storage.base + $0.offset }
-            }
-            defer { withExtendedLifetime(cond) {} }
-            for i in 0..<n {
-                feed(input.base)
-                step(cond: condBase.map { UnsafePointer($0 + i * conditioningStride) }, global: global.map { UnsafePointer($0.base) })
-                if c.outputDistribution == .mulaw {
-                    for bi in 0..<batch { uniforms.base[bi] = rngs[bi].nextUniform() }
-                    wk_sample_categorical(batch, c.outChannels, logits.base, invT, uniforms.base, input.base, sampleScratch.base)
-                    for bi in 0..<batch { audio[bi].append(table[Int(input.base[bi])]) }
-                } else {
-                    for bi in 0..<batch {
-                        let value = sampleContinuous(logits.base + bi * c.outChannels, temperature: temperature, using: &rngs[bi])
-                        input.base[bi] = value
-                        audio[bi].append(value)
-                    }
+                for bi in 0..<batch {
+                    let value = sampleContinuous(logits.base + bi * c.outChannels, temperature: temperature, using: &rngs[bi])
+                    previous.base[bi] = value
+                    audio[bi].append(value)
                 }
-                let done = from + i + 1
-                if done % 1000 == 0 { progress?(done, samples) }
             }
-            from += n
+            if (t + 1) % 1000 == 0 { progress?(t + 1, samples) }
         }
         progress?(samples, samples)
         return audio

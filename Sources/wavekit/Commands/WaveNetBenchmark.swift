@@ -56,11 +56,13 @@ extension Bench {
         }
 
         /// Multiply-adds per generated sample per utterance: every layer's dilated convolution,
-        /// conditioning, residual and skip products, the first convolution and the head (the
-        /// GFLOP/s column of the generate rows is 2 × this × samples/s).
+        /// residual and skip products, the first convolution and the head (the GFLOP/s column of
+        /// the generate rows is 2 × this × samples/s). The conditioning is not counted: the
+        /// generator projects the mel at frame rate and mixes about 3 projected frames per layer
+        /// and sample (3 · 128 multiply-adds, 1% of a layer's work).
         static func multiplyAdds(_ c: WaveNetConfig) -> Double {
             let (r, g, s, h) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.gateChannels / 2)
-            let layer = c.kernelSize * r * g + (c.cinChannels ?? 0) * g + h * r + h * s
+            let layer = c.kernelSize * r * g + h * r + h * s
             return Double(c.layers * layer + r + s * s + s * c.outChannels)
         }
 
