@@ -95,7 +95,7 @@ void wk_where(long n, const float *m, long sm, const float *a, long sa,
 
 WK_CLONES
 void wk_gated(long n, const float *a, const float *b, float *out) {
-    for (long i = 0; i < n; i++) out[i] = wk_tanh(a[i]) * wk_sigmoid(b[i]);
+    for (long i = 0; i < n; i++) out[i] = wk_tanh_sigmoid(a[i], b[i]);
 }
 
 WK_CLONES
@@ -476,7 +476,7 @@ void wk_gated_rows(long B, long h, const float *y, long ldy, float *z) {
     for (long b = 0; b < B; b++) {
         const float *a = y + b * ldy, *g = a + h;
         float *o = z + b * h;
-        for (long i = 0; i < h; i++) o[i] = wk_tanh(a[i]) * wk_sigmoid(g[i]);
+        for (long i = 0; i < h; i++) o[i] = wk_tanh_sigmoid(a[i], g[i]);
     }
 }
 

@@ -198,6 +198,17 @@ import TestSupport
         #expect(zip(pos.log().scalars, pv).map { abs(Double($0) - Foundation.log($1)) }.max()! < 2e-6)
         #expect(zip(pos.log1p().scalars, pv).map { abs(Double($0) - Foundation.log1p($1)) / Foundation.log1p($1) }.max()! < 3e-7)
         #expect(Tensor([1e-30]).log1p().item == 1e-30)
+        // The fused gate tanh(a) · sigmoid(g) (one division) over a grid that reaches both
+        // saturations and the small-a branch.
+        let grid = (-100...100).map { Float($0) * 0.2 } + [-300, -1e-5, 0, 3e-4, 1e-3, 300]
+        let a = Tensor(grid.flatMap { x in grid.map { _ in x } }), g = Tensor(grid.flatMap { _ in grid })
+        let gated = withoutGradient { a.gatedTanh(sigmoidGate: g) }.scalars
+        var gateError = 0.0
+        for (i, (x, y)) in zip(a.scalars, g.scalars).enumerated() {
+            let exact: Double = Foundation.tanh(Double(x)) / (1 + Foundation.exp(-Double(y)))
+            gateError = max(gateError, abs(Double(gated[i]) - exact))
+        }
+        #expect(gateError < 5e-7)
     }
 
     @Test func specialValuesPropagate() {
