@@ -18,11 +18,13 @@ public final class WaveNetGenerator {
     // Weights in wk_panel_gemm's 32-column panels (from [K, M], the weight transposed),
     // except firstW, kept as [in, R] rows: its input is one sample or one class.
     let firstW: Storage, firstB: Storage                // [in, R], [R]
-    let convW: [Storage], convB: [Storage]              // [k·R, G] tap-major, [G]
-    let outW: [Storage], outB: [Storage]                // [G/2, R], [R]
-    let skipW: [Storage], skipB: [Storage]              // [G/2, S], [S]
-    let head1W: Storage, head1B: Storage                // [S, S], [S]
-    let head2W: Storage, head2B: Storage                // [S, out], [out]
+    // Per layer: the dilated convolution [k·R, G] (tap-major) and its bias [G], the residual
+    // [G/2, R] and [R], the skip [G/2, S] and [S]; then the head, [S, S] and [S], [S, out] and
+    // [out]. All in one arena in the order a step reads them, so the hardware prefetcher sees
+    // one 2.6 MB stream (for `small`) instead of 80 short ones that each start with an L3 miss.
+    let arena: Storage
+    let head1W: UnsafePointer<Float>, head1B: UnsafePointer<Float>
+    let head2W: UnsafePointer<Float>, head2B: UnsafePointer<Float>
     /// Every layer's conv1x1c, [C_mel, L·G], for the projection at frame rate (r9y9's current
     /// upsampler, which is linear); nil otherwise.
     let condW: Tensor?
@@ -91,15 +93,17 @@ public final class WaveNetGenerator {
             return out
         }
         firstW = transposed(model.firstConv.effectiveWeight); firstB = vector(model.firstConv.bias, r)
-        convW = model.convLayers.map { packed($0.conv.effectiveWeight) }
-        convB = model.convLayers.map { vector($0.conv.bias, g) }
-        outW = model.convLayers.map { packed($0.conv1x1Out.effectiveWeight) }
-        outB = model.convLayers.map { vector($0.conv1x1Out.bias, r) }
-        skipW = model.convLayers.map { packed($0.conv1x1Skip.effectiveWeight) }
-        skipB = model.convLayers.map { vector($0.conv1x1Skip.bias, s) }
         let head1 = model.lastConvLayers[1] as! Conv1d, head2 = model.lastConvLayers[3] as! Conv1d
-        head1W = packed(head1.effectiveWeight); head1B = vector(head1.bias, s)
-        head2W = packed(head2.effectiveWeight); head2B = vector(head2.bias, c.outChannels)
+        let pieces = model.convLayers.flatMap { layer in
+            [packed(layer.conv.effectiveWeight), vector(layer.conv.bias, g), packed(layer.conv1x1Out.effectiveWeight),
+             vector(layer.conv1x1Out.bias, r), packed(layer.conv1x1Skip.effectiveWeight), vector(layer.conv1x1Skip.bias, s)]
+        } + [packed(head1.effectiveWeight), vector(head1.bias, s), packed(head2.effectiveWeight), vector(head2.bias, c.outChannels)]
+        let offsets = pieces.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }   // 64-byte aligned
+        arena = Storage(count: offsets.last!, repeating: 0)
+        for (piece, offset) in zip(pieces, offsets) { (arena.base + offset).update(from: piece.base, count: piece.count) }
+        let at = { [arena] (i: Int) in UnsafePointer(arena.base + offsets[i]) }
+        let first = 6 * c.layers
+        (head1W, head1B, head2W, head2B) = (at(first), at(first + 1), at(first + 2), at(first + 3))
         let atFrameRate = c.cinChannels != nil && model.upsampleNet != nil && c.upsampleScales != nil
         condPanels = c.cinChannels != nil && !atFrameRate ? model.convLayers.map { packed($0.conv1x1c!.effectiveWeight) } : []
         condW = atFrameRate ? withoutGradient {
@@ -117,12 +121,10 @@ public final class WaveNetGenerator {
         sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch); classes = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
-        layerPointers = (0..<c.layers).map { [rings, ringLength, convW, convB, outW, outB, skipW, skipB, condPanels] l in
+        layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels] l in
             LayerPointers(ring: rings[l].base, ringLength: ringLength[l], dilation: c.dilation(ofLayer: l),
-                          convW: UnsafePointer(convW[l].base), convB: UnsafePointer(convB[l].base),
-                          outW: UnsafePointer(outW[l].base), outB: UnsafePointer(outB[l].base),
-                          skipW: UnsafePointer(skipW[l].base), skipB: UnsafePointer(skipB[l].base),
-                          cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base))
+                          convW: at(6 * l), convB: at(6 * l + 1), outW: at(6 * l + 2), outB: at(6 * l + 3),
+                          skipW: at(6 * l + 4), skipB: at(6 * l + 5), cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base))
         }
         (self.r, self.g, self.s, self.k, self.h, cin, out) = (r, g, s, k, h, c.cinChannels ?? 0, c.outChannels)
     }
@@ -188,9 +190,9 @@ public final class WaveNetGenerator {
             if legacy && l > 0 { wk_unary(Int32(WK_MUL_SCALAR.rawValue), b * s, skips.base, skips.base, halfRoot) }
         }
         wk_relu_scale(b * s, skips.base, headIn.base, legacy ? 1 : Float(1 / Double(layerPointers.count)).squareRoot())
-        gemm(b, s, s, headIn.base, s, head1W.base, head1B.base, head.base, s, accumulate: false)
+        gemm(b, s, s, headIn.base, s, head1W, head1B, head.base, s, accumulate: false)
         wk_relu_scale(b * s, head.base, head.base, 1)
-        gemm(b, s, out, head.base, s, head2W.base, head2B.base, logits.base, out, accumulate: false)
+        gemm(b, s, out, head.base, s, head2W, head2B, logits.base, out, accumulate: false)
         t += 1
     }
 
