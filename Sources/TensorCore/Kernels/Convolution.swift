@@ -52,27 +52,16 @@ enum Convolution {
         if d.isShiftedGEMM && !d.isPointwise {
             let packed = packTaps(pwt, d)
             Kernels.fill(out.base, count: out.count, value: 0)
-            for b in 0..<d.batch {
-                for k in 0..<d.kw {
-                    let r = d.validRange(tap: k)
-                    if r.isEmpty { continue }
-                    let shift = r.lowerBound + k * d.dw - d.pw
-                    for grp in 0..<d.groups {
-                        BLAS.gemm(m: d.coutG, n: r.count, k: d.cinG,
-                                  .init(base: packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ld: d.cinG, transposed: false),
-                                  .init(base: px + (b * d.cin + grp * d.cinG) * d.w + shift, ld: d.w, transposed: false),
-                                  beta: 1, out.base + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ldc: d.ow)
-                    }
-                }
+            forEachShift(d) { b, k, grp, r, shift in
+                BLAS.gemm(m: d.coutG, n: r.count, k: d.cinG,
+                          .init(base: packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ld: d.cinG, transposed: false),
+                          .init(base: px + (b * d.cin + grp * d.cinG) * d.w + shift, ld: d.w, transposed: false),
+                          beta: 1, out.base + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ldc: d.ow)
             }
         } else {
             let cols = d.isPointwise ? nil : Storage(count: d.cin * kk * ohw)
             for b in 0..<d.batch {
-                let xb = px + b * d.cin * hw
-                let colBase = cols.map { c -> UnsafeMutablePointer<Float> in
-                    im2col(xb, d, into: c.base)
-                    return c.base
-                } ?? xb
+                let colBase = columns(px + b * d.cin * hw, d, into: cols)
                 for grp in 0..<d.groups {
                     BLAS.gemm(m: d.coutG, n: ohw, k: d.cinG * kk,
                               .init(base: pwt + grp * d.coutG * d.cinG * kk, ld: d.cinG * kk, transposed: false),
@@ -97,18 +86,11 @@ enum Convolution {
         if d.isShiftedGEMM && !d.isPointwise {
             let packed = packTaps(pwt, d)
             Kernels.fill(out.base, count: out.count, value: 0)
-            for b in 0..<d.batch {
-                for k in 0..<d.kw {
-                    let r = d.validRange(tap: k)
-                    if r.isEmpty { continue }
-                    let shift = r.lowerBound + k * d.dw - d.pw
-                    for grp in 0..<d.groups {
-                        BLAS.gemm(m: d.cinG, n: r.count, k: d.coutG,
-                                  .init(base: packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ld: d.cinG, transposed: true),
-                                  .init(base: pg + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ld: d.ow, transposed: false),
-                                  beta: 1, out.base + (b * d.cin + grp * d.cinG) * d.w + shift, ldc: d.w)
-                    }
-                }
+            forEachShift(d) { b, k, grp, r, shift in
+                BLAS.gemm(m: d.cinG, n: r.count, k: d.coutG,
+                          .init(base: packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ld: d.cinG, transposed: true),
+                          .init(base: pg + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ld: d.ow, transposed: false),
+                          beta: 1, out.base + (b * d.cin + grp * d.cinG) * d.w + shift, ldc: d.w)
             }
         } else {
             let cols = d.isPointwise ? nil : Storage(count: d.cin * kk * ohw)
@@ -140,18 +122,11 @@ enum Convolution {
 
         if d.isShiftedGEMM && !d.isPointwise {
             let packed = Storage(count: d.kw * d.cout * d.cinG, repeating: 0)
-            for b in 0..<d.batch {
-                for k in 0..<d.kw {
-                    let r = d.validRange(tap: k)
-                    if r.isEmpty { continue }
-                    let shift = r.lowerBound + k * d.dw - d.pw
-                    for grp in 0..<d.groups {
-                        BLAS.gemm(m: d.coutG, n: d.cinG, k: r.count,
-                                  .init(base: pg + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ld: d.ow, transposed: false),
-                                  .init(base: px + (b * d.cin + grp * d.cinG) * d.w + shift, ld: d.w, transposed: true),
-                                  beta: 1, packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ldc: d.cinG)
-                    }
-                }
+            forEachShift(d) { b, k, grp, r, shift in
+                BLAS.gemm(m: d.coutG, n: d.cinG, k: r.count,
+                          .init(base: pg + (b * d.cout + grp * d.coutG) * d.ow + r.lowerBound, ld: d.ow, transposed: false),
+                          .init(base: px + (b * d.cin + grp * d.cinG) * d.w + shift, ld: d.w, transposed: true),
+                          beta: 1, packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ldc: d.cinG)
             }
             // [K, C_out, C_in/g] → [C_out, C_in/g, K]
             let rows = d.cout * d.cinG
@@ -159,11 +134,7 @@ enum Convolution {
         } else {
             let cols = d.isPointwise ? nil : Storage(count: d.cin * kk * ohw)
             for b in 0..<d.batch {
-                let xb = px + b * d.cin * hw
-                let colBase = cols.map { c -> UnsafeMutablePointer<Float> in
-                    im2col(xb, d, into: c.base)
-                    return c.base
-                } ?? xb
+                let colBase = columns(px + b * d.cin * hw, d, into: cols)
                 for grp in 0..<d.groups {
                     BLAS.gemm(m: d.coutG, n: d.cinG * kk, k: ohw,
                               .init(base: pg + (b * d.cout + grp * d.coutG) * ohw, ld: ohw, transposed: false),
@@ -183,7 +154,23 @@ enum Convolution {
         return packed
     }
 
-    private static func im2col(_ xb: UnsafeMutablePointer<Float>, _ d: Dims, into cols: UnsafeMutablePointer<Float>) {
-        wk_im2col(d.cin, d.h, d.w, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.oh, d.ow, xb, cols)
+    /// Calls `body(b, k, group, r, shift)` for every batch item, tap and group of a
+    /// shifted-GEMM convolution: output columns `r` of tap k read input columns from `shift`.
+    private static func forEachShift(_ d: Dims, _ body: (Int, Int, Int, Range<Int>, Int) -> Void) {
+        for b in 0..<d.batch {
+            for k in 0..<d.kw {
+                let r = d.validRange(tap: k)
+                if r.isEmpty { continue }
+                for grp in 0..<d.groups { body(b, k, grp, r, r.lowerBound + k * d.dw - d.pw) }
+            }
+        }
+    }
+
+    /// The GEMM operand for one batch item: its im2col columns written into `cols`, or the
+    /// input itself for a pointwise convolution (`cols` nil).
+    private static func columns(_ xb: UnsafeMutablePointer<Float>, _ d: Dims, into cols: Storage?) -> UnsafeMutablePointer<Float> {
+        guard let cols else { return xb }
+        wk_im2col(d.cin, d.h, d.w, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh, d.dw, d.oh, d.ow, xb, cols.base)
+        return cols.base
     }
 }
