@@ -9,7 +9,10 @@ Metrics, on time-aligned signals cut to the same length (the first two lower is 
     averaged over non-silent frames, with c the DCT-II (ortho) of the log mel power spectrum
     (librosa-style mel-cepstra; coefficient 0, the energy, is excluded as usual);
   - frame-energy correlation of log RMS per 256-sample frame (higher is better) and the
-    vocoder's RMS in frames where the original is digital silence (its noise floor).
+    vocoder's RMS in frames where the original is digital silence (its noise floor);
+  - the log-mel L1 per group of 10 mel bands, and its signed mean (vocoder minus original),
+    which tell an error of level (signed mean far from 0) from one of detail (signed mean
+    near 0, as when harmonics land between the original's).
 
 Usage:
   tools/venv.sh
@@ -54,13 +57,19 @@ def envelope(a, b, frame=256):
     return corr, float(eb[silent].mean()) if silent.any() else float("nan")
 
 
+BAND_GROUPS = [(i, i + 10) for i in range(0, 80, 10)]
+
+
 def metrics(orig, voc, sr):
-    """(log-mel L1, MCD, frame-energy correlation, RMS in the original's silent frames)."""
+    """(log-mel L1, MCD, frame-energy correlation, RMS in the original's silent frames) and,
+    per group of 10 bands, the (absolute, signed) mean log-mel difference."""
     n = min(len(orig), len(voc))
     a, b = orig[:n], voc[:n]
     A, B = logmel(a, sr), logmel(b, sr)
     mask = A > np.log(1e-5) + 1e-3
-    return (float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)) + envelope(a, b)
+    bands = [(float(np.abs(B - A)[lo:hi][mask[lo:hi]].mean()), float((B - A)[lo:hi][mask[lo:hi]].mean()))
+             for lo, hi in BAND_GROUPS]
+    return (float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)) + envelope(a, b), bands
 
 
 def family(wavekit, checkpoint):
@@ -94,18 +103,19 @@ def main():
             extra += ["--sigma", str(args.sigma)] + (["--denoise", str(args.denoise)] if args.denoise > 0 else [])
         vocoders.append((label, extra))
     vocoders.append(("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"]))
-    rows = []
+    rows, band_rows = [], []
     for clip in args.clips:
         name = os.path.splitext(os.path.basename(clip))[0]
         orig, sr = sf.read(clip, dtype="float32")
-        results = {}
+        results, band_results = {}, {}
         for label, extra in vocoders:
             out = os.path.join(args.out, f"{name}-{label}.wav")
             subprocess.run([args.wavekit, "vocode", clip, "-o", out, "--quiet"] + extra, check=True)
             voc, vsr = sf.read(out, dtype="float32")
             assert vsr == sr, f"{out}: {vsr} Hz vs {sr} Hz"
-            results[label] = metrics(orig, voc, sr)
+            results[label], band_results[label] = metrics(orig, voc, sr)
         rows.append((name, results))
+        band_rows.append(band_results)
         print(f"{name:14s}  " + "   ".join(f"{l} L1 {results[l][0]:.3f} MCD {results[l][1]:6.2f}" for l, _ in vocoders), flush=True)
     labels = [l for l, _ in vocoders]
     mean = {k: tuple(float(np.nanmean([r[1][k][i] for r in rows])) for i in range(4)) for k in labels}
@@ -115,9 +125,18 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for l in labels:
         print(f"| {l} | {mean[l][0]:.3f} | {mean[l][1]:.2f} | {mean[l][2]:.3f} | {mean[l][3]:.4f} |")
+    bands = {k: [tuple(float(np.mean([r[k][g][i] for r in band_rows])) for i in range(2)) for g in range(len(BAND_GROUPS))]
+             for k in labels}
+    print()
+    print("log-mel L1 per group of mel bands, absolute (signed: vocoder minus original)")
+    print("| vocoder | " + " | ".join(f"bands {lo}-{hi - 1}" for lo, hi in BAND_GROUPS) + " |")
+    print("| --- |" + " --- |" * len(BAND_GROUPS))
+    for l in labels:
+        print(f"| {l} | " + " | ".join(f"{a:.2f} ({s:+.2f})" for a, s in bands[l]) + " |")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({"checkpoints": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows},
-                   "mean": mean, "temperature": args.temperature, "sigma": args.sigma, "denoise": args.denoise}, f, indent=1)
+                   "mean": mean, "bands": bands, "temperature": args.temperature, "sigma": args.sigma,
+                   "denoise": args.denoise}, f, indent=1)
 
 
 if __name__ == "__main__":
