@@ -274,6 +274,7 @@ public final class WaveNetGenerator {
                 stepMel = .none
             case let .frames(projected, taps)?:
                 let (frame, count, weights) = taps.taps(at: t)
+                assert(count <= framePointerCapacity, "UpsampleTaps: \(count) taps, room for \(framePointerCapacity)")
                 let (layers, total, g) = (projected.shape[1], projected.shape[2], projected.shape[3])
                 let base = projected.storage.base + projected.offset
                 for j in 0..<count { framePointers[j] = UnsafePointer(base + ((frame + j) * layers * total + first) * g) }
