@@ -76,7 +76,9 @@ static inline float wk_log1p(float x) {
     return r;
 }
 
-static inline float wk_tanh(float x) {
+/* tanh as the rational p(x) / q(x) on x clamped to ±7.905 (where tanh is 1 in float): returns
+ * p and stores q. q lies in [0.0049, 0.6] there. */
+static inline float wk_tanh_ratio(float x, float *q_out) {
     float xc = x > 7.90531110763549805f ? 7.90531110763549805f : x;
     xc = xc < -7.90531110763549805f ? -7.90531110763549805f : xc;
     float x2 = xc * xc;
@@ -92,32 +94,22 @@ static inline float wk_tanh(float x) {
     q = q * x2 + 1.18534705686654e-04f;
     q = q * x2 + 2.26843463243900e-03f;
     q = q * x2 + 4.89352518554385e-03f;
-    float y = p / q;
-    y = fabsf(x) < 0.0004f ? x : y;
-    return y;
+    *q_out = q;
+    return p;
+}
+
+static inline float wk_tanh(float x) {
+    float q, p = wk_tanh_ratio(x, &q);
+    return fabsf(x) < 0.0004f ? x : p / q;
 }
 
 static inline float wk_sigmoid(float x) { return 1.0f / (1.0f + wk_exp(-x)); }
 
-/* tanh(a) · sigmoid(g), WaveNet's gate, with one division: wk_tanh's p / q times 1 / (1 + e^-g)
- * is p / (q · (1 + e^-g)). q lies in [0.0049, 0.6] on the clamped range, so the product stays
- * finite until e^-g itself saturates, where the gate is 0 anyway. */
+/* tanh(a) · sigmoid(g), WaveNet's gate, with one division: (p / q) · 1 / (1 + e^-g) is
+ * p / (q · (1 + e^-g)). With q bounded the product stays finite until e^-g itself saturates,
+ * where the gate is 0 anyway. */
 static inline float wk_tanh_sigmoid(float a, float g) {
-    float xc = a > 7.90531110763549805f ? 7.90531110763549805f : a;
-    xc = xc < -7.90531110763549805f ? -7.90531110763549805f : xc;
-    float x2 = xc * xc;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 - 8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * xc;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
+    float q, p = wk_tanh_ratio(a, &q);
     p = fabsf(a) < 0.0004f ? a * q : p;
     return p / (q * (1.0f + wk_exp(-g)));
 }

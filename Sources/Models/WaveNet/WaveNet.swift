@@ -57,8 +57,12 @@ public final class WaveNet: Module {
             return upsampleConv.reduce(mel.unsqueezed(axis: 1)) { $1($0) }.squeezed(axis: 1)
         }
         guard let upsampleNet else { return mel }
-        let padded = config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
-        return upsampleNet(padded)
+        return upsampleNet(edgePadded(mel))
+    }
+
+    /// The mel with cin_pad copies of its first and last frames added (r9y9's data pipeline).
+    private func edgePadded(_ mel: Tensor) -> Tensor {
+        config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
     }
 
     /// For generation at frame rate: the mel frames after the upsampler's input convolution
@@ -67,8 +71,7 @@ public final class WaveNet: Module {
     /// commute with the conditioning) and for mels given at the sample rate.
     func frameConditioning(_ mel: Tensor) -> (frames: Tensor, taps: UpsampleTaps)? {
         guard let upsampleNet, let scales = config.upsampleScales else { return nil }
-        let padded = config.cinPad > 0 ? mel.padded([(config.cinPad, config.cinPad)], mode: .replicate) : mel
-        let h = upsampleNet.convIn(padded)
+        let h = upsampleNet.convIn(edgePadded(mel))
         return (h, UpsampleTaps(stack: upsampleNet.upsample, scales: scales, frames: h.shape[2]))
     }
 

@@ -43,7 +43,7 @@ public final class WaveNetGenerator {
     let framePointerCapacity: Int
     /// The previous sample (or class) of each utterance, fed before each step.
     let previous: Storage
-    let sampleScratch: Storage, uniforms: Storage, classes: Storage
+    let sampleScratch: Storage, uniforms: Storage
     public let logits: Storage                          // [B, out] after `step`
     var t = 0
     /// Generators for the groups of a threaded `generate`, kept for the next call.
@@ -118,7 +118,7 @@ public final class WaveNetGenerator {
         hidden = Storage(count: batch * r); gateOut = Storage(count: batch * g)
         tapPointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: k)
         sourcePointer = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
-        sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch); classes = Storage(count: batch)
+        sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
         layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels] l in
@@ -263,27 +263,35 @@ public final class WaveNetGenerator {
     /// `previous`, steps, then calls `after(t)`, which reads `logits` and sets `previous`.
     private func drive(steps: Int, mel: PreparedMel?, first: Int, global: Storage?, after: (Int) -> Void) {
         reset()
-        let c = config, cin = c.cinChannels ?? 0, chunk = 1024
-        var rows: Storage?                                    // [chunk][B][C_mel] for the sample-rate path
-        if case .samples = mel { rows = Storage(count: chunk * batch * cin) }
+        let chunk = 1024
+        // What the loop reads, unpacked once: the projected frames' base and strides (one
+        // frame [L][B'][G]), or a [chunk][B][C_mel] buffer for the sample-rate path.
+        var frames: (base: UnsafeMutablePointer<Float>, frameStride: Int, layerStride: Int, g: Int, taps: UpsampleTaps)?
+        var upsampled: (up: Tensor, rows: Storage)?
+        switch mel {
+        case nil: break
+        case let .frames(projected, taps)?:
+            let (layers, total, g) = (projected.shape[1], projected.shape[2], projected.shape[3])
+            frames = (projected.storage.base + projected.offset, layers * total * g, total * g, g, taps)
+        case let .samples(up)?:
+            upsampled = (up, Storage(count: chunk * batch * cin))
+        }
+        let globalBase = global.map { UnsafePointer($0.base) }
         for t in 0..<steps {
             feed(previous.base)
             let stepMel: StepMel
-            switch mel {
-            case nil:
-                stepMel = .none
-            case let .frames(projected, taps)?:
-                let (frame, count, weights) = taps.taps(at: t)
+            if let frames {
+                let (frame, count, weights) = frames.taps.taps(at: t)
                 assert(count <= framePointerCapacity, "UpsampleTaps: \(count) taps, room for \(framePointerCapacity)")
-                let (layers, total, g) = (projected.shape[1], projected.shape[2], projected.shape[3])
-                let base = projected.storage.base + projected.offset
-                for j in 0..<count { framePointers[j] = UnsafePointer(base + ((frame + j) * layers * total + first) * g) }
-                stepMel = .frames(count: count, weights: weights, layerStride: total * g)
-            case let .samples(up)?:
-                if t % chunk == 0 { fillMelRows(rows!, from: up, first: first, steps: t..<Swift.min(t + chunk, steps)) }
-                stepMel = .row(UnsafePointer(rows!.base + (t % chunk) * batch * cin))
+                for j in 0..<count { framePointers[j] = UnsafePointer(frames.base + (frame + j) * frames.frameStride + first * frames.g) }
+                stepMel = .frames(count: count, weights: weights, layerStride: frames.layerStride)
+            } else if let (up, rows) = upsampled {
+                if t % chunk == 0 { fillMelRows(rows, from: up, first: first, steps: t..<Swift.min(t + chunk, steps)) }
+                stepMel = .row(UnsafePointer(rows.base + (t % chunk) * batch * cin))
+            } else {
+                stepMel = .none
             }
-            step(mel: stepMel, global: global.map { UnsafePointer($0.base) })
+            step(mel: stepMel, global: globalBase)
             after(t)
         }
         withExtendedLifetime(mel) {}

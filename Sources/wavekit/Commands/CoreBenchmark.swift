@@ -121,9 +121,12 @@ enum BenchTimer {
             try body()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        times.sort()
-        let n = times.count
-        let median = n % 2 == 1 ? times[n / 2] : (times[n / 2 - 1] + times[n / 2]) / 2
-        return (median, times[0])
+        return (median(times), times.min()!)
+    }
+
+    /// The median of non-empty `values`.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), n = sorted.count
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
 }

@@ -46,11 +46,10 @@ extension Bench {
             }
             var results: [BenchResult] = []
             for (i, batch) in batches.enumerated() {
-                let sorted = times[i].sorted(), n = sorted.count
-                let median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+                let median = BenchTimer.median(times[i])
                 let rate = Double(samples * batch) / median
                 results.append(BenchResult(name: "wavenet small generate \(batch) utt", medianMs: median * 1000 / seconds,
-                                           minMs: sorted[0] * 1000 / seconds, gflops: 2 * Self.multiplyAdds(model.config) * rate / 1e9,
+                                           minMs: times[i].min()! * 1000 / seconds, gflops: 2 * Self.multiplyAdds(model.config) * rate / 1e9,
                                            gbps: nil, samplesPerSecond: rate))
             }
             for batch in [1, 8] { results.append(Self.dilatedConvolutionKernel(batch: batch, using: &g)) }
