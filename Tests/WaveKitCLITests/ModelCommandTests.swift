@@ -196,13 +196,46 @@ import Testing
         let s = try CLITests.run(["score", "--checkpoint", ckpt, wav, "--json"])
         #expect(s.status == 0 && s.stdout.contains("nll_per_sample"), "\(s.stderr)")
         let denoised = dir.appendingPathComponent("d.wav").path
-        let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", denoised, "--sigma", "0", "--denoise", "0.01", "--quiet"])
+        let freshCache = ["XDG_CACHE_HOME": dir.appendingPathComponent("cache0").path]
+        let d = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", denoised, "--sigma", "0", "--denoise", "0.01", "--quiet"],
+                                 environment: freshCache)
         #expect(d.status == 0, "\(d.stderr)")
         let dinfo = try JSONSerialization.jsonObject(with: Data(try CLITests.run(["info", denoised, "--json"]).stdout.utf8)) as? [String: Any]
         #expect(dinfo?["frames"] as? Int == 44 * 256)
+        // The bias is measured once per checkpoint file and cached; a cached, a damaged and a
+        // re-measured bias all give the same audio, and a changed checkpoint gets a new entry.
+        let cacheHome = dir.appendingPathComponent("cache"), entries = cacheHome.appendingPathComponent("wavekit/denoiser")
+        let listing = { (try? FileManager.default.contentsOfDirectory(atPath: entries.path))?.filter { $0.hasSuffix(".bias") } ?? [] }
+        var cachedRuns: [[Float]] = []
+        for damage in [false, false, true] {
+            if damage, let first = listing().first { try Data("WKDN junk".utf8).write(to: entries.appendingPathComponent(first)) }
+            let path = dir.appendingPathComponent("cached.wav").path
+            let c = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", path, "--sigma", "0", "--denoise", "0.01", "--quiet"],
+                                     environment: ["XDG_CACHE_HOME": cacheHome.path])
+            #expect(c.status == 0, "\(c.stderr)")
+            cachedRuns.append(try AudioCommandTests.samples(path))
+            #expect(listing().count == 1)
+        }
+        #expect(cachedRuns.allSatisfy { $0 == (try? AudioCommandTests.samples(denoised)) })
+        #expect((try? Data(contentsOf: entries.appendingPathComponent(listing()[0])).count) == 8 + 4 * 513)
+        // The entry is what the denoiser uses: a forged bias of 1 000 in every bin removes everything.
+        var forged = Data("WKDN".utf8)
+        withUnsafeBytes(of: UInt32(513).littleEndian) { forged.append(contentsOf: $0) }
+        for _ in 0..<513 { withUnsafeBytes(of: Float(1000).bitPattern.littleEndian) { forged.append(contentsOf: $0) } }
+        try forged.write(to: entries.appendingPathComponent(listing()[0]))
+        let silenced = dir.appendingPathComponent("silenced.wav").path
+        let f = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", silenced, "--sigma", "0", "--denoise", "0.01", "--quiet"],
+                                 environment: ["XDG_CACHE_HOME": cacheHome.path])
+        #expect(f.status == 0, "\(f.stderr)")
+        #expect(try AudioCommandTests.samples(silenced).allSatisfy { $0 == 0 })
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: ckpt)
+        _ = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", dir.appendingPathComponent("cached.wav").path, "--sigma", "0",
+                              "--denoise", "0.01", "--quiet"], environment: ["XDG_CACHE_HOME": cacheHome.path])
+        #expect(listing().count == 2)
         // --batch with a WaveGlow: the model and its denoiser load once; each output equals its single vocoding.
         let second = wavs.appendingPathComponent("LJ001-0002.wav").path, folder = dir.appendingPathComponent("wgbatch").path
-        let vb = try CLITests.run(["vocode", wav, second, "--checkpoint", ckpt, "-o", folder, "--batch", "--sigma", "0", "--denoise", "0.01", "--quiet"])
+        let vb = try CLITests.run(["vocode", wav, second, "--checkpoint", ckpt, "-o", folder, "--batch", "--sigma", "0", "--denoise", "0.01", "--quiet"],
+                                  environment: freshCache)
         #expect(vb.status == 0, "\(vb.stderr)")
         #expect(try AudioCommandTests.samples(folder + "/LJ001-0001.wav") == AudioCommandTests.samples(denoised))
         #expect(FileManager.default.fileExists(atPath: folder + "/LJ001-0002.wav"))

@@ -11,6 +11,14 @@ public struct WaveGlowDenoiser {
     /// |STFT(bias audio)| of the first frame, [bins].
     public let biasSpectrum: [Float]
 
+    /// A denoiser with a bias spectrum measured before (`biasSpectrum` of a denoiser made from
+    /// the same model), which skips the inference.
+    public init(biasSpectrum: [Float]) throws {
+        stft = try STFT(nFFT: 1024, hopLength: 256, winLength: 1024, window: .hann)
+        precondition(biasSpectrum.count == stft.bins, "WaveGlowDenoiser: \(biasSpectrum.count) bias bins, expected \(stft.bins)")
+        self.biasSpectrum = biasSpectrum
+    }
+
     /// - Parameter biasFrames: frames of the zero mel (NVIDIA uses 88).
     public init(model: WaveGlow, biasFrames: Int = 88) throws {
         stft = try STFT(nFFT: 1024, hopLength: 256, winLength: 1024, window: .hann)

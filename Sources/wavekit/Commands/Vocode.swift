@@ -41,7 +41,7 @@ struct Vocode: ParsableCommand {
     var temperature: Float = 1
     @Option(help: "WaveGlow's noise level (0: deterministic; NVIDIA's inference script uses 0.6).")
     var sigma: Float = 0.6
-    @Option(help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off.")
+    @Option(help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off. The bias is measured once per checkpoint file and kept in ~/.cache/wavekit/denoiser.")
     var denoise: Float?
     @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
     var preset: String?
@@ -180,14 +180,15 @@ struct Vocode: ParsableCommand {
         try vocodeWaveGlow(checkpoint, loaded: try loadWaveGlow(checkpoint))
     }
 
-    /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure).
+    /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure,
+    /// once per checkpoint file: see DenoiserCache).
     private func loadWaveGlow(_ checkpoint: String) throws -> (WaveGlow, WaveGlowDenoiser?) {
         if let denoise, !(denoise >= 0 && denoise <= 1) {
             throw ValidationError("--denoise must be between 0 and 1 (NVIDIA's scripts use 0.01), got \(denoise).")
         }
         guard sigma >= 0 else { throw ValidationError("--sigma must be ≥ 0, got \(sigma).") }
         let model = try WaveGlow.load(checkpoint)
-        return (model, (denoise ?? 0) > 0 ? try WaveGlowDenoiser(model: model) : nil)
+        return (model, (denoise ?? 0) > 0 ? try DenoiserCache.denoiser(model: model, checkpoint: checkpoint) : nil)
     }
 
     private func vocodeWaveGlow(_ checkpoint: String, loaded: (WaveGlow, WaveGlowDenoiser?)) throws {
