@@ -489,24 +489,26 @@ void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long
     }
 }
 
-/* Y[b·ldy + i] = bias[i] + Σ_j w[j] · X[j][offset + b·ldx + i] for b < B, i < n: WaveNet's
- * conditioning for one sample, mixed from the (already projected) mel frames around it, as the
- * starting value of the gate's accumulators. A 16-float block of Y stays in a register across
- * the taps: one store per block, where an axpy per tap would load and store it every tap. */
+/* Y[b·ldy + i] = init[b·ldi + i] + Σ_j w[j] · X[j][offset + b·ldx + i] for b < B, i < n:
+ * WaveNet's conditioning for one sample, mixed from the (already projected) mel frames around
+ * it, added to the gate's starting value (the bias, ldi = 0, or each utterance's past-tap
+ * products). A 16-float block of Y stays in a register across the taps: one store per block,
+ * where an axpy per tap would load and store it every tap. */
 WK_CLONES
 void wk_taps_mix(long B, long n, long taps, const float *const *X, long ldx, long offset, const float *w,
-                 const float *bias, float *Y, long ldy) {
+                 const float *init, long ldi, float *Y, long ldy) {
     for (long b = 0; b < B; b++) {
         float *dst = Y + b * ldy;
+        const float *start = init ? init + b * ldi : 0;
         const long at = offset + b * ldx;
         long i = 0;
         for (; i + 16 <= n; i += 16) {
-            wk_v16 acc = bias ? V16_LOAD(bias + i) : (wk_v16){0};
+            wk_v16 acc = start ? V16_LOAD(start + i) : (wk_v16){0};
             for (long j = 0; j < taps; j++) acc += w[j] * V16_LOAD(X[j] + at + i);
             V16_STORE(dst + i, acc);
         }
         for (; i < n; i++) {
-            float acc = bias ? bias[i] : 0.0f;
+            float acc = start ? start[i] : 0.0f;
             for (long j = 0; j < taps; j++) acc += w[j] * X[j][at + i];
             dst[i] = acc;
         }

@@ -70,13 +70,15 @@ extension WaveNetConfig {
 
     /// The cached generator, fed the same samples, gives the full forward pass's parameters at
     /// every step to 1e-4 (the Gaussian case with 11 utterances: tiles of 8, 2 and 1, and
-    /// partly filled weight panels).
-    @Test(arguments: ["mol", "mulaw", "gaussian"])
+    /// partly filled weight panels; the deep case with dilations up to 32 over 7 of its d-blocks,
+    /// whose past taps are computed a block ahead).
+    @Test(arguments: ["mol", "mulaw", "gaussian", "deep"])
     func cachedGeneratorMatchesForwardPass(_ kind: String) throws {
         var g = RandomGenerator(seed: 2)
-        let config: WaveNetConfig = kind == "mol" ? .tinyMol : kind == "mulaw" ? .tinyMulaw : .tinyGaussian
+        var config: WaveNetConfig = kind == "mol" ? .tinyMol : kind == "mulaw" ? .tinyMulaw : .tinyGaussian
+        if kind == "deep" { (config.layers, config.stacks) = (6, 1) }
         let model = try WaveNet(config: config, using: &g)
-        let batch = kind == "gaussian" ? 11 : 2, steps = 40
+        let batch = kind == "gaussian" ? 11 : kind == "deep" ? 3 : 2, steps = kind == "deep" ? 224 : 40
         let mel = config.cinChannels.map { Tensor.randomNormal([batch, $0, steps / config.hopLength], using: &g) }
         let speakers = config.nSpeakers.map { _ in [2, 0] }
         let audio: Tensor = config.scalarInput

@@ -106,10 +106,10 @@ void wk_sample_categorical(long B, long C, const float *logits, float invT, cons
 void wk_gated_rows(long B, long h, const float *y, long ldy, float *z);
 /// y[b·ldy + i] += x[b·ldx + i] for b < B, i < n (rows of different strides).
 void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long ldy);
-/// Y[b·ldy + i] = bias[i] + Σ_j w[j] · X[j][offset + b·ldx + i] for b < B, i < n, j < taps
-/// (bias may be NULL).
+/// Y[b·ldy + i] = init[b·ldi + i] + Σ_j w[j] · X[j][offset + b·ldx + i] for b < B, i < n, j < taps
+/// (init may be NULL for 0; ldi = 0 starts every row from the same vector, e.g. a bias).
 void wk_taps_mix(long B, long n, long taps, const float *const *X, long ldx, long offset, const float *w,
-                 const float *bias, float *Y, long ldy);
+                 const float *init, long ldi, float *Y, long ldy);
 /// y[i] = max(x[i], 0) · scale.
 void wk_relu_scale(long n, const float *x, float *y, float scale);
 

@@ -9,7 +9,10 @@ import TensorCore
 /// gate fused and the mel conditioning of all layers projected once at frame rate (each sample
 /// then mixes a few projected frames; see `UpsampleTaps`). Weight norm is folded in once.
 /// Several utterances at once turn the products into small matrix products that reuse each
-/// weight row from cache. Nothing is allocated per sample.
+/// weight row from cache. The taps of the past, x[t − j·d] for j ≥ 1, are known d steps ahead:
+/// every c = gcd(d, 16) steps one matrix product computes them for the next c steps, so a step
+/// reads only the current tap's weights (a third of the dilated convolution's) and the past
+/// taps' weights once per c steps. Nothing is allocated per sample.
 public final class WaveNetGenerator {
     public let config: WaveNetConfig
     public let batch: Int
@@ -18,11 +21,12 @@ public final class WaveNetGenerator {
     // Weights in wk_panel_gemm's 32-column panels (from [K, M], the weight transposed),
     // except firstW, kept as [in, R] rows: its input is one sample or one class.
     let firstW: Storage, firstB: Storage                // [in, R], [R]
-    // Per layer: the dilated convolution [k·R, G] (tap-major) and its bias [G], the residual
+    // Per layer: the dilated convolution's current tap [R, G] and its bias [G], the residual
     // [G/2, R] and [R], the skip [G/2, S] and [S]; then the head, [S, S] and [S], [S, out] and
     // [out]. All in one arena in the order a step reads them, so the hardware prefetcher sees
-    // one 2.6 MB stream (for `small`) instead of 80 short ones that each start with an L3 miss.
-    let arena: Storage
+    // one stream (1.3 MB for `small`) instead of 80 short ones that each start with an L3 miss.
+    // The convolution's past taps [(k−1)·R, G] (tap-major), read once per c steps, in another.
+    let arena: Storage, pastArena: Storage
     let head1W: UnsafePointer<Float>, head1B: UnsafePointer<Float>
     let head2W: UnsafePointer<Float>, head2B: UnsafePointer<Float>
     /// Every layer's conv1x1c, [C_mel, L·G], for the projection at frame rate (r9y9's current
@@ -33,11 +37,15 @@ public final class WaveNetGenerator {
     let condPanels: [Storage]
     let globalW: [Storage]                              // [C_g, G] per layer
 
-    // State: per-layer ring buffers [ring][B][R], and scratch.
-    let rings: [Storage]
+    // State: per-layer ring buffers [k·d][B][R] (a whole number of c-blocks, so the c inputs of
+    // one past tap are contiguous), the past taps' products [c][B][G] for the current c-block,
+    // and scratch. c stays small so that those products are still in cache when a step reads
+    // them (for d = 512, the whole d-block's products for 8 utterances would be 2 MB).
+    static let pastBlock = 16
+    let rings: [Storage], pastProducts: [Storage]
     let ringLength: [Int]
     let hidden: Storage, gateOut: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
-    let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>, currentPointer: UnsafeMutablePointer<UnsafePointer<Float>?>
     let sourcePointer: UnsafeMutablePointer<UnsafePointer<Float>?>
     let framePointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let framePointerCapacity: Int
@@ -53,8 +61,10 @@ public final class WaveNetGenerator {
     /// alive), so a step touches no reference counts.
     struct LayerPointers {
         let ring: UnsafeMutablePointer<Float>, ringLength: Int, dilation: Int
-        let convW: UnsafePointer<Float>, convB: UnsafePointer<Float>, outW: UnsafePointer<Float>, outB: UnsafePointer<Float>
+        let currentW: UnsafePointer<Float>, convB: UnsafePointer<Float>, outW: UnsafePointer<Float>, outB: UnsafePointer<Float>
         let skipW: UnsafePointer<Float>, skipB: UnsafePointer<Float>, cond: UnsafePointer<Float>?
+        /// The past taps' weights, their products for the current block of `block` steps.
+        let pastW: UnsafePointer<Float>, past: UnsafeMutablePointer<Float>, block: Int
     }
     let layerPointers: [LayerPointers]
     /// Config values the step reads: R, G, S, kernel size, G/2, C_mel, out channels.
@@ -66,11 +76,11 @@ public final class WaveNetGenerator {
         self.batch = batch
         let c = config
         let (r, g, s, k, h) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2)
-        func packed(_ w: Tensor) -> Storage {        // [M, K, (taps)] conv weight → panels of Wt [K·taps', M]
+        func packed(_ w: Tensor, rows range: Range<Int>? = nil) -> Storage {   // [M, K, (taps)] → panels of Wt [K·taps', M] (those rows)
             let rows = transposed(w)
-            let m = w.shape[0], k = rows.count / m
-            let out = Storage(count: (m + 31) / 32 * 32 * k)
-            wk_panel_pack(k, m, rows.base, out.base)
+            let m = w.shape[0], range = range ?? 0..<(rows.count / m)
+            let out = Storage(count: (m + 31) / 32 * 32 * Swift.max(range.count, 1), repeating: 0)
+            wk_panel_pack(range.count, m, rows.base + range.lowerBound * m, out.base)
             return out
         }
         func transposed(_ w: Tensor) -> Storage {    // [M, K, (taps)] conv weight → Wt [K·taps', M]
@@ -95,13 +105,17 @@ public final class WaveNetGenerator {
         firstW = transposed(model.firstConv.effectiveWeight); firstB = vector(model.firstConv.bias, r)
         let head1 = model.lastConvLayers[1] as! Conv1d, head2 = model.lastConvLayers[3] as! Conv1d
         let pieces = model.convLayers.flatMap { layer in
-            [packed(layer.conv.effectiveWeight), vector(layer.conv.bias, g), packed(layer.conv1x1Out.effectiveWeight),
+            [packed(layer.conv.effectiveWeight, rows: (k - 1) * r..<k * r), vector(layer.conv.bias, g), packed(layer.conv1x1Out.effectiveWeight),
              vector(layer.conv1x1Out.bias, r), packed(layer.conv1x1Skip.effectiveWeight), vector(layer.conv1x1Skip.bias, s)]
         } + [packed(head1.effectiveWeight), vector(head1.bias, s), packed(head2.effectiveWeight), vector(head2.bias, c.outChannels)]
         let offsets = pieces.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }   // 64-byte aligned
         arena = Storage(count: offsets.last!, repeating: 0)
         for (piece, offset) in zip(pieces, offsets) { (arena.base + offset).update(from: piece.base, count: piece.count) }
         let at = { [arena] (i: Int) in UnsafePointer(arena.base + offsets[i]) }
+        let pasts = model.convLayers.map { packed($0.conv.effectiveWeight, rows: 0..<(k - 1) * r) }
+        let pastOffsets = pasts.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }
+        pastArena = Storage(count: pastOffsets.last!, repeating: 0)
+        for (piece, offset) in zip(pasts, pastOffsets) { (pastArena.base + offset).update(from: piece.base, count: piece.count) }
         let first = 6 * c.layers
         (head1W, head1B, head2W, head2B) = (at(first), at(first + 1), at(first + 2), at(first + 3))
         let atFrameRate = c.cinChannels != nil && model.upsampleNet != nil && c.upsampleScales != nil
@@ -113,21 +127,27 @@ public final class WaveNetGenerator {
         framePointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: Swift.max(framePointerCapacity, 1))
         previous = Storage(count: batch, repeating: 0)
         globalW = c.ginChannels == nil ? [] : model.convLayers.map { packed($0.conv1x1g!.effectiveWeight) }
-        ringLength = (0..<c.layers).map { (k - 1) * c.dilation(ofLayer: $0) + 1 }
+        ringLength = (0..<c.layers).map { k * c.dilation(ofLayer: $0) }
         rings = ringLength.map { Storage(count: $0 * batch * r, repeating: 0) }
+        let blocks = (0..<c.layers).map { Self.gcd(c.dilation(ofLayer: $0), Self.pastBlock) }
+        pastProducts = blocks.map { Storage(count: k > 1 ? $0 * batch * g : 1) }
         hidden = Storage(count: batch * r); gateOut = Storage(count: batch * g)
         tapPointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: k)
+        currentPointer = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
         sourcePointer = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
         sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
-        layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels] l in
+        layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels, pastArena, pastProducts] l in
             LayerPointers(ring: rings[l].base, ringLength: ringLength[l], dilation: c.dilation(ofLayer: l),
-                          convW: at(6 * l), convB: at(6 * l + 1), outW: at(6 * l + 2), outB: at(6 * l + 3),
-                          skipW: at(6 * l + 4), skipB: at(6 * l + 5), cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base))
+                          currentW: at(6 * l), convB: at(6 * l + 1), outW: at(6 * l + 2), outB: at(6 * l + 3),
+                          skipW: at(6 * l + 4), skipB: at(6 * l + 5), cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base),
+                          pastW: UnsafePointer(pastArena.base + pastOffsets[l]), past: pastProducts[l].base, block: blocks[l])
         }
         (self.r, self.g, self.s, self.k, self.h, cin, out) = (r, g, s, k, h, c.cinChannels ?? 0, c.outChannels)
     }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     /// Clears the history (a new utterance).
     public func reset() {
@@ -136,7 +156,7 @@ public final class WaveNetGenerator {
     }
 
 
-    deinit { tapPointers.deallocate(); sourcePointer.deallocate(); framePointers.deallocate() }
+    deinit { tapPointers.deallocate(); currentPointer.deallocate(); sourcePointer.deallocate(); framePointers.deallocate() }
 
     /// y[B, M] (+)= bias + x[B, K] · W for panel-packed W (one source).
     private func gemm(_ b: Int, _ k: Int, _ m: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ w: UnsafePointer<Float>,
@@ -163,23 +183,29 @@ public final class WaveNetGenerator {
         let legacy = config.legacy == true, halfRoot = Float(0.5).squareRoot()
         Kernels.zero(skips.base, count: b * s)
         for (l, layer) in layerPointers.enumerated() {
-            let n = layer.ringLength, d = layer.dilation
-            (layer.ring + (t % n) * b * r).update(from: hidden.base, count: b * r)
-            // The dilated convolution over taps x[t − (k−1−j)·d], read straight from the ring.
-            for j in 0..<k {
-                let slot = ((t - (k - 1 - j) * d) % n + n) % n
-                tapPointers[j] = UnsafePointer(layer.ring + slot * b * r)
+            let n = layer.ringLength, d = layer.dilation, c = layer.block, slot = t % n
+            (layer.ring + slot * b * r).update(from: hidden.base, count: b * r)
+            // The dilated convolution over taps x[t − (k−1−j)·d]. At the start of each c-block,
+            // the past taps (j < k−1) of all its c steps in one product, plus the bias: their
+            // inputs are c consecutive ring slots, all before t (c ≤ d).
+            var start = UnsafePointer(layer.convB), startStride = 0
+            if k > 1 {
+                if t % c == 0 {
+                    for j in 0..<(k - 1) { tapPointers[j] = UnsafePointer(layer.ring + ((t - (k - 1 - j) * d) % n + n) % n * b * r) }
+                    wk_panel_gemm(c * b, k - 1, r, g, tapPointers, r, layer.pastW, layer.convB, layer.past, g, 0)
+                }
+                (start, startStride) = (UnsafePointer(layer.past + t % c * b * g), g)
             }
+            currentPointer[0] = UnsafePointer(layer.ring + slot * b * r)
             switch mel {
-            case .none:
-                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, layer.convB, gateOut.base, g, 0)
-            case .row(let row):
-                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, layer.convB, gateOut.base, g, 0)
-                gemm(b, cin, g, row, cin, layer.cond!, nil, gateOut.base, g, accumulate: true)
+            case .none, .row:
+                for bi in 0..<b { (gateOut.base + bi * g).update(from: start + bi * startStride, count: g) }
+                wk_panel_gemm(b, 1, r, g, currentPointer, r, layer.currentW, nil, gateOut.base, g, 1)
+                if case .row(let row) = mel { gemm(b, cin, g, row, cin, layer.cond!, nil, gateOut.base, g, accumulate: true) }
             case let .frames(count, weights, layerStride):
-                // The mixed conditioning (and bias) starts the gate's accumulators.
-                wk_taps_mix(b, g, count, framePointers, g, l * layerStride, weights, layer.convB, gateOut.base, g)
-                wk_panel_gemm(b, k, r, g, tapPointers, r, layer.convW, nil, gateOut.base, g, 1)
+                // The mixed conditioning starts the gate's accumulators, from the past taps.
+                wk_taps_mix(b, g, count, framePointers, g, l * layerStride, weights, start, startStride, gateOut.base, g)
+                wk_panel_gemm(b, 1, r, g, currentPointer, r, layer.currentW, nil, gateOut.base, g, 1)
             }
             if let global { wk_accumulate(b * g, global + l * b * g, gateOut.base) }
             wk_gated_rows(b, h, gateOut.base, g, z.base)
