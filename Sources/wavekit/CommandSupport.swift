@@ -20,14 +20,17 @@ struct CommonOptions: ParsableArguments {
         Self.useWisdomCache()
     }
 
-    /// FFT plans are searched for once per machine and kept in ~/.cache/wavekit (see FFTWisdom).
-    static func useWisdomCache() {
+    /// WaveKit's cache folder: $XDG_CACHE_HOME/wavekit, else ~/.cache/wavekit (nil with neither).
+    static var cacheDirectory: String? {
         let env = ProcessInfo.processInfo.environment
-        if let cache = env["XDG_CACHE_HOME"], !cache.isEmpty {
-            FFTWisdom.file = cache + "/wavekit/fftwf.wisdom"
-        } else if let home = env["HOME"], !home.isEmpty {
-            FFTWisdom.file = home + "/.cache/wavekit/fftwf.wisdom"
-        }
+        if let cache = env["XDG_CACHE_HOME"], !cache.isEmpty { return cache + "/wavekit" }
+        if let home = env["HOME"], !home.isEmpty { return home + "/.cache/wavekit" }
+        return nil
+    }
+
+    /// FFT plans are searched for once per machine and kept in the cache folder (see FFTWisdom).
+    static func useWisdomCache() {
+        if let dir = cacheDirectory { FFTWisdom.file = dir + "/fftwf.wisdom" }
     }
 
     /// A line of information on standard error, unless --quiet.

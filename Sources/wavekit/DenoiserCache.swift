@@ -1,10 +1,12 @@
+import AudioIO
 import Foundation
 import Models
 
 /// The WaveGlow denoiser's bias spectrum per checkpoint file, kept in the user's cache folder
 /// (`$XDG_CACHE_HOME/wavekit/denoiser`, else `~/.cache/wavekit/denoiser`), because measuring
-/// it takes one σ = 0 inference over 88 frames: about 2.7 s at one thread for NVIDIA's
-/// 256-channel model, more than vocoding a short sentence. A file is keyed by the checkpoint's
+/// it takes one σ = 0 inference over 88 frames: with NVIDIA's 256-channel model at one thread,
+/// `vocode --denoise 0.01` of Audio/speech.wav took 13.2 s measuring and 9.9 s cached
+/// (tools/bench/denoiser_cache.sh). A file is keyed by the checkpoint's
 /// absolute path, size and modification time (as make and ccache decide a file changed), so a
 /// replaced checkpoint is measured afresh. The cache is best-effort: a missing, unreadable or
 /// damaged entry is measured again, and a cache folder that cannot be written is skipped.
@@ -12,12 +14,7 @@ enum DenoiserCache {
     /// Entry format: "WKDN", a little-endian UInt32 bin count, then the bins as little-endian Float32.
     private static let magic = Array("WKDN".utf8)
 
-    static var directory: URL? {
-        let env = ProcessInfo.processInfo.environment
-        if let cache = env["XDG_CACHE_HOME"], !cache.isEmpty { return URL(fileURLWithPath: cache).appendingPathComponent("wavekit/denoiser") }
-        if let home = env["HOME"], !home.isEmpty { return URL(fileURLWithPath: home).appendingPathComponent(".cache/wavekit/denoiser") }
-        return nil
-    }
+    static var directory: URL? { CommonOptions.cacheDirectory.map { URL(fileURLWithPath: $0).appendingPathComponent("denoiser") } }
 
     /// The cache file for `checkpoint`, or nil when its attributes cannot be read.
     static func entry(for checkpoint: String) -> URL? {
@@ -52,18 +49,12 @@ enum DenoiserCache {
         return bins.allSatisfy { $0.isFinite && $0 >= 0 } ? bins : nil
     }
 
-    /// Writes beside the entry, then renames, so a reader never sees half a file.
+    /// Written atomically (AtomicFile), so a reader never sees half an entry.
     static func write(_ bins: [Float], to file: URL) {
         var data = Data(magic)
         withUnsafeBytes(of: UInt32(bins.count).littleEndian) { data.append(contentsOf: $0) }
         for b in bins { withUnsafeBytes(of: b.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        let temporary = file.deletingLastPathComponent().appendingPathComponent(".\(file.lastPathComponent).\(getpid()).tmp")
-        do {
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try data.write(to: temporary)
-            guard rename(temporary.path, file.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-        }
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? AtomicFile.write(data, to: file.path)
     }
 }

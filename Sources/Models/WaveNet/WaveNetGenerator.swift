@@ -45,7 +45,7 @@ public final class WaveNetGenerator {
     let rings: [Storage], pastProducts: [Storage]
     let ringLength: [Int]
     let hidden: Storage, gateOut: Storage, z: Storage, skips: Storage, headIn: Storage, head: Storage
-    let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>, currentPointer: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let tapPointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let sourcePointer: UnsafeMutablePointer<UnsafePointer<Float>?>
     let framePointers: UnsafeMutablePointer<UnsafePointer<Float>?>
     let framePointerCapacity: Int
@@ -76,12 +76,19 @@ public final class WaveNetGenerator {
         self.batch = batch
         let c = config
         let (r, g, s, k, h) = (c.residualChannels, c.gateChannels, c.skipOutChannels, c.kernelSize, c.gateChannels / 2)
-        func packed(_ w: Tensor, rows range: Range<Int>? = nil) -> Storage {   // [M, K, (taps)] → panels of Wt [K·taps', M] (those rows)
-            let rows = transposed(w)
-            let m = w.shape[0], range = range ?? 0..<(rows.count / m)
-            let out = Storage(count: (m + 31) / 32 * 32 * Swift.max(range.count, 1), repeating: 0)
-            wk_panel_pack(range.count, m, rows.base + range.lowerBound * m, out.base)
+        func packed(_ w: Tensor) -> Storage { panels(transposed(w), m: w.shape[0]) }   // [M, K, (taps)] → panels of Wt [K·taps', M]
+        func panels(_ rows: Storage, m: Int, from: Int = 0, count: Int? = nil) -> Storage {   // rows [from, from + count) of Wt [K, M]
+            let n = count ?? rows.count / m - from
+            let out = Storage(count: (m + 31) / 32 * 32 * Swift.max(n, 1), repeating: 0)
+            wk_panel_pack(n, m, rows.base + from * m, out.base)
             return out
+        }
+        /// One allocation holding `pieces` back to back, each 64-byte aligned; and where each starts.
+        func packedTogether(_ pieces: [Storage]) -> (Storage, [UnsafePointer<Float>]) {
+            let offsets = pieces.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }
+            let all = Storage(count: offsets.last!, repeating: 0)
+            for (piece, offset) in zip(pieces, offsets) { (all.base + offset).update(from: piece.base, count: piece.count) }
+            return (all, offsets.dropLast().map { UnsafePointer(all.base + $0) })
         }
         func transposed(_ w: Tensor) -> Storage {    // [M, K, (taps)] conv weight → Wt [K·taps', M]
             withoutGradient {
@@ -104,20 +111,16 @@ public final class WaveNetGenerator {
         }
         firstW = transposed(model.firstConv.effectiveWeight); firstB = vector(model.firstConv.bias, r)
         let head1 = model.lastConvLayers[1] as! Conv1d, head2 = model.lastConvLayers[3] as! Conv1d
-        let pieces = model.convLayers.flatMap { layer in
-            [packed(layer.conv.effectiveWeight, rows: (k - 1) * r..<k * r), vector(layer.conv.bias, g), packed(layer.conv1x1Out.effectiveWeight),
+        let convRows = model.convLayers.map { transposed($0.conv.effectiveWeight) }      // [k·R, G] each, tap-major
+        let pieces = zip(model.convLayers, convRows).flatMap { layer, rows in
+            [panels(rows, m: g, from: (k - 1) * r), vector(layer.conv.bias, g), packed(layer.conv1x1Out.effectiveWeight),
              vector(layer.conv1x1Out.bias, r), packed(layer.conv1x1Skip.effectiveWeight), vector(layer.conv1x1Skip.bias, s)]
         } + [packed(head1.effectiveWeight), vector(head1.bias, s), packed(head2.effectiveWeight), vector(head2.bias, c.outChannels)]
-        let offsets = pieces.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }   // 64-byte aligned
-        arena = Storage(count: offsets.last!, repeating: 0)
-        for (piece, offset) in zip(pieces, offsets) { (arena.base + offset).update(from: piece.base, count: piece.count) }
-        let at = { [arena] (i: Int) in UnsafePointer(arena.base + offsets[i]) }
-        let pasts = model.convLayers.map { packed($0.conv.effectiveWeight, rows: 0..<(k - 1) * r) }
-        let pastOffsets = pasts.reduce(into: [0]) { $0.append($0.last! + ($1.count + 15) / 16 * 16) }
-        pastArena = Storage(count: pastOffsets.last!, repeating: 0)
-        for (piece, offset) in zip(pasts, pastOffsets) { (pastArena.base + offset).update(from: piece.base, count: piece.count) }
+        let (stepArena, at) = packedTogether(pieces)
+        let (past, pastAt) = packedTogether(convRows.map { panels($0, m: g, count: (k - 1) * r) })
+        (self.arena, pastArena) = (stepArena, past)
         let first = 6 * c.layers
-        (head1W, head1B, head2W, head2B) = (at(first), at(first + 1), at(first + 2), at(first + 3))
+        (head1W, head1B, head2W, head2B) = (at[first], at[first + 1], at[first + 2], at[first + 3])
         let atFrameRate = c.cinChannels != nil && model.upsampleNet != nil && c.upsampleScales != nil
         condPanels = c.cinChannels != nil && !atFrameRate ? model.convLayers.map { packed($0.conv1x1c!.effectiveWeight) } : []
         condW = atFrameRate ? withoutGradient {
@@ -133,16 +136,15 @@ public final class WaveNetGenerator {
         pastProducts = blocks.map { Storage(count: k > 1 ? $0 * batch * g : 1) }
         hidden = Storage(count: batch * r); gateOut = Storage(count: batch * g)
         tapPointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: k)
-        currentPointer = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
         sourcePointer = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: 1)
         sampleScratch = Storage(count: c.outChannels); uniforms = Storage(count: batch)
         z = Storage(count: batch * h); skips = Storage(count: batch * s); headIn = Storage(count: batch * s)
         head = Storage(count: batch * s); logits = Storage(count: batch * c.outChannels)
-        layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels, pastArena, pastProducts] l in
+        layerPointers = (0..<c.layers).map { [rings, ringLength, condPanels, pastProducts] l in
             LayerPointers(ring: rings[l].base, ringLength: ringLength[l], dilation: c.dilation(ofLayer: l),
-                          currentW: at(6 * l), convB: at(6 * l + 1), outW: at(6 * l + 2), outB: at(6 * l + 3),
-                          skipW: at(6 * l + 4), skipB: at(6 * l + 5), cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base),
-                          pastW: UnsafePointer(pastArena.base + pastOffsets[l]), past: pastProducts[l].base, block: blocks[l])
+                          currentW: at[6 * l], convB: at[6 * l + 1], outW: at[6 * l + 2], outB: at[6 * l + 3],
+                          skipW: at[6 * l + 4], skipB: at[6 * l + 5], cond: condPanels.isEmpty ? nil : UnsafePointer(condPanels[l].base),
+                          pastW: pastAt[l], past: pastProducts[l].base, block: blocks[l])
         }
         (self.r, self.g, self.s, self.k, self.h, cin, out) = (r, g, s, k, h, c.cinChannels ?? 0, c.outChannels)
     }
@@ -156,7 +158,7 @@ public final class WaveNetGenerator {
     }
 
 
-    deinit { tapPointers.deallocate(); currentPointer.deallocate(); sourcePointer.deallocate(); framePointers.deallocate() }
+    deinit { tapPointers.deallocate(); sourcePointer.deallocate(); framePointers.deallocate() }
 
     /// y[B, M] (+)= bias + x[B, K] · W for panel-packed W (one source).
     private func gemm(_ b: Int, _ k: Int, _ m: Int, _ x: UnsafePointer<Float>, _ ldx: Int, _ w: UnsafePointer<Float>,
@@ -196,17 +198,13 @@ public final class WaveNetGenerator {
                 }
                 (start, startStride) = (UnsafePointer(layer.past + t % c * b * g), g)
             }
-            currentPointer[0] = UnsafePointer(layer.ring + slot * b * r)
-            switch mel {
-            case .none, .row:
-                for bi in 0..<b { (gateOut.base + bi * g).update(from: start + bi * startStride, count: g) }
-                wk_panel_gemm(b, 1, r, g, currentPointer, r, layer.currentW, nil, gateOut.base, g, 1)
-                if case .row(let row) = mel { gemm(b, cin, g, row, cin, layer.cond!, nil, gateOut.base, g, accumulate: true) }
-            case let .frames(count, weights, layerStride):
-                // The mixed conditioning starts the gate's accumulators, from the past taps.
-                wk_taps_mix(b, g, count, framePointers, g, l * layerStride, weights, start, startStride, gateOut.base, g)
-                wk_panel_gemm(b, 1, r, g, currentPointer, r, layer.currentW, nil, gateOut.base, g, 1)
-            }
+            // The gate's accumulators start from those (and the mixed conditioning frames, if
+            // any); the current tap and a per-step conditioning product add to them.
+            var (frames, weights, offset): (Int, UnsafePointer<Float>?, Int) = (0, nil, 0)
+            if case let .frames(count, w, layerStride) = mel { (frames, weights, offset) = (count, w, l * layerStride) }
+            wk_taps_mix(b, g, frames, framePointers, g, offset, weights, start, startStride, gateOut.base, g)
+            gemm(b, r, g, layer.ring + slot * b * r, r, layer.currentW, nil, gateOut.base, g, accumulate: true)
+            if case .row(let row) = mel { gemm(b, cin, g, row, cin, layer.cond!, nil, gateOut.base, g, accumulate: true) }
             if let global { wk_accumulate(b * g, global + l * b * g, gateOut.base) }
             wk_gated_rows(b, h, gateOut.base, g, z.base)
             // Residual (into `hidden`, scaled by √½) and skip.

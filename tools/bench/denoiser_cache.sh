@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# What caching the WaveGlow denoiser's bias saves: `wavekit vocode --denoise 0.01` of
+# Audio/speech.wav with NVIDIA's 256-channel configuration, first with an empty cache (the bias
+# is measured: one sigma = 0 inference over 88 frames) and then with the cached bias. The
+# checkpoint comes from one training step of `preset: nvidia` on speech.wav (weights random
+# for listening, but the same work per sample as NVIDIA's published model); it is about 1.4 GB.
+#
+# Usage: tools/bench/denoiser_cache.sh [--threads 1]
+set -euo pipefail
+THREADS=1
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
+        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "denoiser_cache.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
+[[ -x "$WAVEKIT" ]] || { echo "denoiser_cache.sh: build $WAVEKIT first (swift build -c release --product wavekit)" >&2; exit 1; }
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/data/wavs"
+cp Audio/speech.wav "$WORK/data/wavs/speech.wav"
+echo "speech|WaveKit turns mel spectrograms into speech, quickly.|WaveKit turns mel spectrograms into speech, quickly." > "$WORK/data/metadata.csv"
+cat > "$WORK/recipe.yaml" <<YAML
+name: denoiser-cache-probe
+data: {path: $WORK/data, layout: ljspeech, sample_rate: 22050, mel_preset: tacotron2, validation_fraction: 0}
+model: {family: waveglow, preset: nvidia}
+optimizer: {kind: adam, learning_rate: 0.0001}
+training: {batch_size: 1, crop_samples: 4096, steps: 1, checkpoint_every: 1, validate_every: 1000, log_every: 1}
+YAML
+"$WAVEKIT" train "$WORK/recipe.yaml" --out "$WORK/run" --threads "$THREADS" --quiet
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'; }
+vocode() { XDG_CACHE_HOME="$WORK/cache" "$WAVEKIT" vocode Audio/speech.wav --checkpoint "$WORK/run/checkpoint.safetensors" \
+               -o "$WORK/out.wav" --sigma 0 --denoise 0.01 --threads "$THREADS" --quiet; }
+first=$(seconds vocode)
+cached=$(seconds vocode)
+echo "| vocode --denoise 0.01, Audio/speech.wav, WaveGlow nvidia-256, ${THREADS} thread(s) | seconds |"
+echo "| --- | --- |"
+echo "| bias measured (empty cache) | $first |"
+echo "| bias from the cache | $cached |"
