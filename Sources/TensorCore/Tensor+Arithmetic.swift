@@ -20,6 +20,16 @@ struct BinaryOp: Primitive {
         return Kernels.binary(op, inputs[0], inputs[1], name: "\(kind)")
     }
 
+    func savedValues(_ rg: [Bool]) -> SavedValues {
+        switch kind {
+        case .add, .sub: .none(2)
+        case .mul: .bilinear(rg)
+        case .div: .init(inputs: [false, true], output: rg[1])     // g / b and −g·y / b
+        case .maximum, .minimum: .init(inputs: [true, true], output: false)
+        case .pow: .init(inputs: [true, true], output: rg[1])
+        }
+    }
+
     func backward(_ g: Tensor, inputs: [Tensor], output y: Tensor) -> [Tensor?] {
         let (a, b) = (inputs[0], inputs[1])
         var ga: Tensor?, gb: Tensor?
@@ -51,6 +61,7 @@ struct BinaryOp: Primitive {
 /// `mask ? a : b`; the mask is a constant (no gradient), a and b receive the gradient where chosen.
 struct SelectOp: Primitive {
     func forward(_ inputs: [Tensor]) -> Tensor { Kernels.select(inputs[0], inputs[1], inputs[2]) }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true, false, false], output: false) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (m, a, b) = (inputs[0].detached(), inputs[1], inputs[2])
         let zero = Tensor(Float(0))

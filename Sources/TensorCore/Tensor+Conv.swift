@@ -62,6 +62,7 @@ public struct ConvGeometry: Equatable {
 struct ConvOp: Primitive {
     let geometry: ConvGeometry
     func forward(_ inputs: [Tensor]) -> Tensor { Convolution.forward(inputs[0], inputs[1], geometry) }
+    func savedValues(_ rg: [Bool]) -> SavedValues { .bilinear(rg) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (x, w) = (inputs[0], inputs[1])
         return [x.requiresGrad ? Tensor.apply(ConvInputGradOp(geometry: geometry, inputSize: Array(x.shape.dropFirst(2))), g, w) : nil,
@@ -75,6 +76,7 @@ struct ConvInputGradOp: Primitive {
     let geometry: ConvGeometry
     let inputSize: [Int]
     func forward(_ inputs: [Tensor]) -> Tensor { Convolution.inputGradient(inputs[0], inputs[1], geometry, inputSize: inputSize) }
+    func savedValues(_ rg: [Bool]) -> SavedValues { .bilinear(rg) }
     func backward(_ h: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (g, w) = (inputs[0], inputs[1])
         return [g.requiresGrad ? Tensor.apply(ConvOp(geometry: geometry), h, w) : nil,
@@ -87,6 +89,7 @@ struct ConvWeightGradOp: Primitive {
     let geometry: ConvGeometry
     let kernelSize: [Int]
     func forward(_ inputs: [Tensor]) -> Tensor { Convolution.weightGradient(inputs[0], inputs[1], geometry, kernelSize: kernelSize) }
+    func savedValues(_ rg: [Bool]) -> SavedValues { .bilinear(rg) }
     func backward(_ v: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (g, x) = (inputs[0], inputs[1])
         return [g.requiresGrad ? Tensor.apply(ConvOp(geometry: geometry), x, v) : nil,

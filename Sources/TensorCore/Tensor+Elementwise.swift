@@ -38,6 +38,16 @@ struct UnaryOp: Primitive {
 
     func forward(_ inputs: [Tensor]) -> Tensor { Kernels.unary(kernel, inputs[0], alpha: alpha) }
 
+    func savedValues(_: [Bool]) -> SavedValues {
+        switch kind {
+        case .neg, .addScalar, .mulScalar: .none(1)
+        case .exp, .sqrt, .tanh, .sigmoid, .reciprocal: .init(inputs: [false], output: true)
+        case .elu: .all(1)
+        case .abs, .log, .log1p, .square, .relu, .leakyRelu, .softplus, .sin, .cos, .erf, .pow:
+            .init(inputs: [true], output: false)
+        }
+    }
+
     func backward(_ g: Tensor, inputs: [Tensor], output y: Tensor) -> [Tensor?] {
         let x = inputs[0]
         switch kind {
@@ -74,6 +84,7 @@ struct UnaryOp: Primitive {
 /// factors from the inputs, so it stays differentiable to any order.
 struct GatedTanhSigmoidOp: Primitive {
     func forward(_ inputs: [Tensor]) -> Tensor { Kernels.gated(inputs[0], inputs[1]) }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true, true], output: false) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (a, b) = (inputs[0], inputs[1])
         let t = a.tanh(), s = b.sigmoid()

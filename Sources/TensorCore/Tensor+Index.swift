@@ -15,6 +15,7 @@ struct ConcatOp: Primitive {
         }
         return out
     }
+    func savedValues(_ rg: [Bool]) -> SavedValues { .none(rg.count) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         var start = 0
         return inputs.map { x in
@@ -38,6 +39,7 @@ struct IndexSelectOp: Primitive {
         wk_index_select(outer, n, inner, x.storage.base + x.offset, indices.count, idx, out.base)
         return Tensor(shape: shape, storage: out)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(IndexAddOp(select: self, size: inputs[0].shape[axis]), g)]
     }
@@ -56,6 +58,7 @@ struct IndexAddOp: Primitive {
         wk_index_add(outer, size, inner, g.storage.base + g.offset, m, idx, out.base)
         return Tensor(shape: shape, storage: out)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ h: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(select, h)]
     }
@@ -73,6 +76,7 @@ struct GatherOp: Primitive {
         wk_gather(outer, n, inner, x.storage.base + x.offset, m, idx.storage.base + idx.offset, out.base)
         return Tensor(shape: idx.shape, storage: out)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [false, true], output: false) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(ScatterAddOp(axis: axis, size: inputs[0].shape[axis]), g, inputs[1].detached()), nil]
     }
@@ -90,6 +94,7 @@ struct ScatterAddOp: Primitive {
         wk_scatter_add(outer, size, inner, g.storage.base + g.offset, m, idx.storage.base + idx.offset, out.base)
         return Tensor(shape: shape, storage: out)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [false, true], output: false) }
     func backward(_ h: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(GatherOp(axis: axis), h, inputs[1].detached()), nil]
     }
@@ -105,6 +110,7 @@ struct CumsumOp: Primitive {
         wk_cumsum(outer, n, inner, x.storage.base + x.offset, out.base)
         return Tensor(shape: x.shape, storage: out)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ g: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] {
         [g.flipped(axes: [axis]).cumulativeSum(axis: axis).flipped(axes: [axis])]
     }
@@ -125,6 +131,7 @@ struct ConstantPadOp: Primitive {
         Kernels.copy(x, intoView: window)
         return out
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         var s = g
         for a in 0..<g.rank where low[a] != 0 || high[a] != 0 {

@@ -17,6 +17,7 @@ struct InverseOp: Primitive {
         }
         return Tensor(shape: [n, n], scalars: inv.map { Float($0) })
     }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [false], output: true) }
     func backward(_ g: Tensor, inputs _: [Tensor], output y: Tensor) -> [Tensor?] {
         let yt = y.transposed()
         return [-(yt.matmul(g).matmul(yt))]
@@ -33,6 +34,7 @@ struct LogAbsDeterminantOp: Primitive {
         for i in 0..<a.shape[0] { s += Foundation.log(Swift.abs(lu[i * a.shape[0] + i])) }
         return Tensor(Float(s))
     }
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true], output: false) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [inputs[0].inverse().transposed() * g]
     }

@@ -2,6 +2,7 @@
 /// rank ≥ 2). Transposed views go to BLAS as transpose flags, not copies.
 struct MatmulOp: Primitive {
     func forward(_ inputs: [Tensor]) -> Tensor { Kernels.matmul(inputs[0], inputs[1]) }
+    func savedValues(_ rg: [Bool]) -> SavedValues { .bilinear(rg) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (a, b) = (inputs[0], inputs[1])
         return [a.requiresGrad ? g.matmul(b.transposed()).summed(toShape: a.shape) : nil,

@@ -12,6 +12,7 @@ struct ReduceOp: Primitive {
         return Kernels.reduce(op, inputs[0], axes: axes)
     }
 
+    func savedValues(_: [Bool]) -> SavedValues { kind == .sum ? .none(1) : .all(1) }
     func backward(_ g: Tensor, inputs: [Tensor], output y: Tensor) -> [Tensor?] {
         let x = inputs[0]
         switch kind {

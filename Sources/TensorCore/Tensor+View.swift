@@ -11,6 +11,7 @@ struct ReshapeOp: Primitive {
         let c = x.contiguousValue()
         return Tensor(shape: shape, strides: Shape.contiguousStrides(shape), offset: c.offset, storage: c.storage)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [grad.reshaped(inputs[0].shape)]
     }
@@ -50,6 +51,7 @@ struct PermuteOp: Primitive {
         return Tensor(shape: axes.map { x.shape[$0] }, strides: axes.map { x.strides[$0] },
                       offset: x.offset, storage: x.storage)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] {
         var inverse = [Int](repeating: 0, count: axes.count)
         for (i, a) in axes.enumerated() { inverse[a] = i }
@@ -66,6 +68,7 @@ struct SliceOp: Primitive {
         strides[axis] = x.strides[axis] * step
         return Tensor(shape: shape, strides: strides, offset: x.offset + start * x.strides[axis], storage: x.storage)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(UnsliceOp(slice: self, size: inputs[0].shape[axis]), grad)]
     }
@@ -83,6 +86,7 @@ struct UnsliceOp: Primitive {
         Kernels.copy(g, intoView: window)
         return out
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(slice, grad)]
     }
@@ -94,6 +98,7 @@ struct ExpandOp: Primitive {
         let x = inputs[0]
         return Tensor(shape: shape, strides: Shape.broadcastStrides(x, to: shape), offset: x.offset, storage: x.storage)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [grad.summed(toShape: inputs[0].shape)]
     }
@@ -110,6 +115,7 @@ struct UnfoldOp: Primitive {
         strides[axis] = x.strides[axis] * step
         return Tensor(shape: shape + [size], strides: strides + [x.strides[axis]], offset: x.offset, storage: x.storage)
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(FoldOp(unfold: self, length: inputs[0].shape[axis]), grad)]
     }
@@ -132,6 +138,7 @@ struct FoldOp: Primitive {
         }
         return out
     }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] {
         [Tensor.apply(unfold, grad)]
     }
@@ -139,6 +146,7 @@ struct FoldOp: Primitive {
 
 struct ContiguousOp: Primitive {
     func forward(_ inputs: [Tensor]) -> Tensor { inputs[0].contiguousValue() }
+    func savedValues(_: [Bool]) -> SavedValues { .none(1) }
     func backward(_ grad: Tensor, inputs _: [Tensor], output _: Tensor) -> [Tensor?] { [grad] }
 }
 

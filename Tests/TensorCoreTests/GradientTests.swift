@@ -178,4 +178,22 @@ let convCases: [GradCase] = [
         }
         #expect(failures.isEmpty, "\(c.name): \(failures)")
     }
+
+    /// The same check with one input at a time taking a gradient and the others constants:
+    /// what a backward reads depends on which inputs take one (a product keeps each factor
+    /// only for the other's gradient, `SavedValues`), and a value it reads without having
+    /// declared it is a NaN stand-in, which fails here.
+    @Test(arguments: all.filter { $0.inputs.count - $0.constant.count >= 2 })
+    func eachInputAlone(_ c: GradCase) {
+        var rng = RandomGenerator(seed: UInt64(c.name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
+        let inputs = c.inputs.map { $0.make(&rng) }
+        for i in inputs.indices where !c.constant.contains(i) {
+            let failures = GradientCheck.failures([inputs[i]]) { xs in
+                var all = inputs
+                all[i] = xs[0]
+                return c.f(all)
+            }
+            #expect(failures.isEmpty, "\(c.name), input \(i) alone: \(failures)")
+        }
+    }
 }

@@ -19,7 +19,7 @@ public enum GradientCheck {
     /// Returns the failures (empty when every directional derivative agrees).
     /// - Parameters:
     ///   - eps: the finite-difference step (Float32 inputs: 1e-3 balances truncation and rounding).
-    ///   - rtol, atol: agreement when |a − n| ≤ atol + rtol · max(|a|, |n|).
+    ///   - rtol, atol: agreement when |a − n| ≤ atol + rtol · max(|a|, |n|); NaN never agrees.
     public static func failures(_ inputs: [Tensor], eps: Float = 1e-3, rtol: Double = 1e-2, atol: Double = 1e-3,
                                 directions: Int = 2, seed: UInt64 = 7,
                                 _ f: ([Tensor]) -> Tensor) -> [Failure] {
@@ -44,7 +44,8 @@ public enum GradientCheck {
                 plus[i] = (inputs[i].detached() + v * eps).requiringGradient()
                 minus[i] = (inputs[i].detached() - v * eps).requiringGradient()
                 let numeric = (loss(plus) - loss(minus)) / (2 * Double(eps))
-                if abs(analytic - numeric) > atol + rtol * max(abs(analytic), abs(numeric)) {
+                // Negated so that a NaN on either side is a failure, not a silent pass.
+                if !(abs(analytic - numeric) <= atol + rtol * max(abs(analytic), abs(numeric))) {
                     out.append(Failure(input: i, analytic: analytic, numeric: numeric))
                 }
             }
