@@ -99,6 +99,15 @@ void wk_gated(long n, const float *a, const float *b, float *out) {
 }
 
 WK_CLONES
+void wk_gated_backward(long n, const float *a, const float *b, const float *dz, float *da, float *db) {
+    for (long i = 0; i < n; i++) {
+        float t = wk_tanh(a[i]), s = wk_sigmoid(b[i]), ds = dz[i] * s;
+        da[i] = ds * (1.0f - t * t);
+        db[i] = ds * t * (1.0f - s);
+    }
+}
+
+WK_CLONES
 void wk_copy_strided(long n, const float *x, long sx, float *y) {
     if (sx == 1) { memcpy(y, x, (size_t)n * sizeof(float)); return; }
     if (sx == 0) { float v = x[0]; for (long i = 0; i < n; i++) y[i] = v; return; }
@@ -479,6 +488,7 @@ void wk_gated_rows(long B, long h, const float *y, long ldy, float *z) {
         for (long i = 0; i < h; i++) o[i] = wk_tanh_sigmoid(a[i], g[i]);
     }
 }
+
 
 WK_CLONES
 void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long ldy) {

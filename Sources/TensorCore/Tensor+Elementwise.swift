@@ -87,9 +87,71 @@ struct GatedTanhSigmoidOp: Primitive {
     func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true, true], output: false) }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (a, b) = (inputs[0], inputs[1])
+        if !GradientMode.isRecording {
+            // Not recorded: one fused pass.
+            let (ca, cb, cg) = (a.contiguousValue(), b.contiguousValue(), g.contiguousValue())
+            let (da, db) = (Storage(count: ca.count), Storage(count: ca.count))
+            let (pa, pb, pg) = (ca.storage.base + ca.offset, cb.storage.base + cb.offset, cg.storage.base + cg.offset)
+            Parallel.forChunks(ca.count, grain: 1 << 14) { r in
+                let i = r.lowerBound
+                wk_gated_backward(r.count, pa + i, pb + i, pg + i, da.base + i, db.base + i)
+            }
+            return [a.requiresGrad ? Tensor(shape: a.shape, storage: da) : nil,
+                    b.requiresGrad ? Tensor(shape: b.shape, storage: db) : nil]
+        }
         let t = a.tanh(), s = b.sigmoid()
         return [a.requiresGrad ? g * s * (1 - t.square()) : nil,
                 b.requiresGrad ? g * t * s * (1 - s) : nil]
+    }
+}
+
+/// tanh(first half) · sigmoid(second half) along `axis`: the gate of WaveNet and WaveGlow's WN
+/// on the output of the one convolution that makes both halves. Forward and backward are one
+/// pass each over the undivided tensor; gating two slices instead costs two copies forward
+/// and, backward, two zero-filled slice gradients and their sum.
+struct GatedHalvesOp: Primitive {
+    let axis: Int
+
+    func forward(_ inputs: [Tensor]) -> Tensor {
+        let x = inputs[0].contiguousValue()
+        let (outer, n, inner) = x.split(at: axis)
+        var shape = x.shape
+        shape[axis] = n / 2
+        let half = n / 2 * inner
+        let out = Storage(count: outer * half)
+        let px = x.storage.base + x.offset
+        for r in 0..<outer {
+            Parallel.forChunks(half, grain: 1 << 14) { c in
+                let a = px + r * 2 * half + c.lowerBound
+                wk_gated(c.count, a, a + half, out.base + r * half + c.lowerBound)
+            }
+        }
+        return Tensor(shape: shape, storage: out)
+    }
+
+    func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true], output: false) }
+
+    func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
+        let x = inputs[0]
+        let n = x.shape[axis]
+        guard !GradientMode.isRecording else {
+            // Recorded (gradients of gradients): the same formula in differentiable ops.
+            let (a, b) = (x.sliced(axis: axis, end: n / 2), x.sliced(axis: axis, start: n / 2))
+            let t = a.tanh(), s = b.sigmoid()
+            return [Tensor.concat([g * s * (1 - t.square()), g * t * s * (1 - s)], axis: axis)]
+        }
+        let cx = x.contiguousValue(), cg = g.contiguousValue()
+        let (outer, _, inner) = cx.split(at: axis)
+        let half = n / 2 * inner
+        let out = Storage(count: cx.count)
+        let (px, pg) = (cx.storage.base + cx.offset, cg.storage.base + cg.offset)
+        for r in 0..<outer {
+            Parallel.forChunks(half, grain: 1 << 14) { c in
+                let (a, da) = (px + r * 2 * half + c.lowerBound, out.base + r * 2 * half + c.lowerBound)
+                wk_gated_backward(c.count, a, a + half, pg + r * half + c.lowerBound, da, da + half)
+            }
+        }
+        return [Tensor(shape: cx.shape, storage: out)]
     }
 }
 
@@ -151,6 +213,15 @@ extension Tensor {
     public func gatedTanh(sigmoidGate gate: Tensor) -> Tensor {
         precondition(shape == gate.shape, "gatedTanh: filter \(shape) and gate \(gate.shape) must match")
         return Tensor.apply(GatedTanhSigmoidOp(), self, gate)
+    }
+
+    /// tanh of the first half of `axis` times sigmoid of the second half (which must be even):
+    /// WaveNet's gated activation on the convolution output that holds filter and gate, as
+    /// r9y9's `split` then `tanh(a) * sigmoid(b)`, fused forward and backward.
+    public func gatedTanhSigmoid(axis: Int) -> Tensor {
+        let ax = Shape.normalize(axis, rank: rank, op: "gatedTanhSigmoid")
+        precondition(shape[ax] % 2 == 0, "gatedTanhSigmoid: axis \(axis) has \(shape[ax]) channels; it must hold two equal halves")
+        return Tensor.apply(GatedHalvesOp(axis: ax), self)
     }
 
     /// x clamped to [min, max] (either bound optional); the gradient passes inside the range.

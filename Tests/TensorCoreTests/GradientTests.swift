@@ -77,6 +77,10 @@ let unaryCases: [GradCase] = [
     GradCase("clamp", [s(4, 5, v: .distinct)]) { $0[0].clamped(min: 1, max: 5) },
     GradCase("scalar ops", [s(3, 4, v: .positive)]) { (2 - $0[0] * 3 + 1) / 4 + 1 / $0[0] },
     GradCase("gated tanh·sigmoid", [s(2, 3, 5), s(2, 3, 5)]) { $0[0].gatedTanh(sigmoidGate: $0[1]) },
+    GradCase("gated tanh·sigmoid strided", [s(2, 3, 5, layout: .strided), s(2, 3, 5, layout: .transposed)]) { $0[0].gatedTanh(sigmoidGate: $0[1]) },
+    GradCase("gated halves axis 1", [s(2, 6, 5)]) { $0[0].gatedTanhSigmoid(axis: 1) },
+    GradCase("gated halves last axis, transposed", [s(3, 4, layout: .transposed)]) { $0[0].gatedTanhSigmoid(axis: -1) },
+    GradCase("gated halves axis 0", [s(4, 3)]) { $0[0].gatedTanhSigmoid(axis: 0) },
 ]
 
 let binaryCases: [GradCase] = [

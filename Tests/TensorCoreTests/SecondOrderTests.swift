@@ -37,6 +37,9 @@ import TestSupport
             let h = p[0].conv1d(p[1], padding: .same).split(into: 2, axis: 1)
             return h[0].gatedTanh(sigmoidGate: h[1]).avgPool1d(kernelSize: 2).sum(axes: [1, 2])
         },
+        Case(name: "gated halves + pooling", shapes: [[1, 2, 8], [4, 2, 3]]) { p in
+            p[0].conv1d(p[1], padding: .same).gatedTanhSigmoid(axis: 1).avgPool1d(kernelSize: 2).sum(axes: [1, 2])
+        },
     ]
 
     /// x ↦ ⟨∇ₓ D(x), u⟩ differentiated with respect to x and every parameter.

@@ -34,6 +34,9 @@ void wk_where(long n, const float *m, long sm, const float *a, long sa,
               const float *b, long sb, float *out);
 /// out[i] = tanh(a[i]) * sigmoid(b[i]): WaveNet's and WaveGlow's gate, fused.
 void wk_gated(long n, const float *a, const float *b, float *out);
+/// The gradient of wk_gated given dz: da = dz · s · (1 − t²), db = dz · t · s · (1 − s),
+/// with t = tanh(a), s = sigmoid(b).
+void wk_gated_backward(long n, const float *a, const float *b, const float *dz, float *da, float *db);
 /// y[i] = x[i*sx].
 void wk_copy_strided(long n, const float *x, long sx, float *y);
 /// y[i] = v.

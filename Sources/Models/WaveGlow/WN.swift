@@ -42,7 +42,7 @@ final class WN: Module {
             let cond = spect.conv1d(condWeight.sliced(axis: 0, start: rows.0, end: rows.1),
                                     bias: condBias?.sliced(axis: 0, start: rows.0, end: rows.1))
             let a = inLayer(audio) + cond
-            let acts = a.sliced(axis: 1, end: c).gatedTanh(sigmoidGate: a.sliced(axis: 1, start: c))
+            let acts = a.gatedTanhSigmoid(axis: 1)
             let rs = resSkip(acts)
             if i < inLayers.count - 1 {
                 audio = audio + rs.sliced(axis: 1, end: c)

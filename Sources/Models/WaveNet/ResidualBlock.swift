@@ -25,8 +25,7 @@ final class ResidualBlock: Module {
         var h = conv(x)                                                // [B, G, T]
         if let c, let conv1x1c { h = h + conv1x1c(c) }
         if let g, let conv1x1g { h = h + conv1x1g(g) }                 // broadcasts over T
-        let (filter, gate) = (h.sliced(axis: 1, end: h.shape[1] / 2), h.sliced(axis: 1, start: h.shape[1] / 2))
-        let z = filter.gatedTanh(sigmoidGate: gate)                    // Eq. (2), fused
+        let z = h.gatedTanhSigmoid(axis: 1)                            // Eq. (2): tanh(filter) · σ(gate), fused
         // √½ keeps the residual stream's variance constant; the reference does the same.
         return ((x + conv1x1Out(z)) * Float(0.5).squareRoot(), conv1x1Skip(z))
     }
