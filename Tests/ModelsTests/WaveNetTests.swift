@@ -148,6 +148,27 @@ extension WaveNetConfig {
         #expect(one == two && one.count == 5)
     }
 
+    /// At the `small` preset's real widths (where OpenBLAS's sgemm, which the mel projection
+    /// once went through, sums differently for different row counts and thread counts), an
+    /// utterance's audio is the same alone, in a batch, and with the batch split over threads.
+    @Test func anUtterancesAudioDoesNotDependOnItsBatch() throws {
+        var g = RandomGenerator(seed: 3)
+        var config = WaveNetConfig.small
+        (config.outputDistribution, config.outChannels, config.scalarInput) = (.gaussian, 2, true)
+        let model = try WaveNet(config: config, using: &g)
+        let mels = (0..<3).map { _ in Tensor.randomNormal([1, 80, 6], using: &g) }
+        let alone = mels.enumerated().map { i, mel in
+            WaveNetGenerator(model: model).generate(samples: 600, mel: mel, speakers: nil, seed: 5 + UInt64(i))[0]
+        }
+        let together = Tensor.concat(mels, axis: 0)
+        let one = WaveNetGenerator(model: model, batch: 3).generate(samples: 600, mel: together, speakers: nil, seed: 5)
+        let two = Threading.withThreads(2) {
+            WaveNetGenerator(model: model, batch: 3).generate(samples: 600, mel: together, speakers: nil, seed: 5, threads: 2)
+        }
+        #expect(one == alone, "batch of 3 vs alone")
+        #expect(two == alone, "batch of 3 over two threads vs alone")
+    }
+
     /// A few Adam steps on one clip: the teacher-forced NLL falls.
     @Test func trainingStepsReduceTheLoss() throws {
         var g = RandomGenerator(seed: 4)

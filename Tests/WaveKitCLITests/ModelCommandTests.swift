@@ -66,6 +66,13 @@ import Testing
             return o?["frames"] as? Int ?? -1
         }
         #expect(lengths[0] > lengths[1] && lengths[1] > 0, "\(lengths)")
+        // The same batch on one thread: the same bytes.
+        let folder1 = dir.appendingPathComponent("batch1").path
+        let vb1 = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", folder1, "--batch", "--threads", "1", "--quiet"])
+        #expect(vb1.status == 0, "\(vb1.stderr)")
+        for name in ["LJ001-0001.wav", "short.wav"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: folder1 + "/" + name)) == Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)), "\(name)")
+        }
         let noBatch = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", folder])
         #expect(noBatch.status != 0 && noBatch.stderr.contains("--batch"))
         let intoFile = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", out, "--batch"])

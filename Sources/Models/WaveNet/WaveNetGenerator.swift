@@ -29,9 +29,9 @@ public final class WaveNetGenerator {
     let arena: Storage, pastArena: Storage
     let head1W: UnsafePointer<Float>, head1B: UnsafePointer<Float>
     let head2W: UnsafePointer<Float>, head2B: UnsafePointer<Float>
-    /// Every layer's conv1x1c, [C_mel, L·G], for the projection at frame rate (r9y9's current
+    /// Every layer's conv1x1c as [C_mel, L·G] in panels, for the projection at frame rate (r9y9's current
     /// upsampler, which is linear); nil otherwise.
-    let condW: Tensor?
+    let condPanel: Storage?
     /// [C_mel, G] per layer, multiplied by the upsampled mel at every step: the 2018 layout,
     /// whose upsampler has ReLUs, and mels given at the sample rate.
     let condPanels: [Storage]
@@ -123,8 +123,8 @@ public final class WaveNetGenerator {
         (head1W, head1B, head2W, head2B) = (at[first], at[first + 1], at[first + 2], at[first + 3])
         let atFrameRate = c.cinChannels != nil && model.upsampleNet != nil && c.upsampleScales != nil
         condPanels = c.cinChannels != nil && !atFrameRate ? model.convLayers.map { packed($0.conv1x1c!.effectiveWeight) } : []
-        condW = atFrameRate ? withoutGradient {
-            Tensor.concat(model.convLayers.map { $0.conv1x1c!.effectiveWeight.reshaped([g, -1]) }, axis: 0).transposed().contiguous().detached()
+        condPanel = atFrameRate ? withoutGradient {
+            packed(Tensor.concat(model.convLayers.map { $0.conv1x1c!.effectiveWeight.reshaped([g, -1]) }, axis: 0))
         } : nil
         framePointerCapacity = atFrameRate ? 2 * UpsampleTaps.edgeFrames(scales: c.upsampleScales!) + 1 : 0
         framePointers = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: Swift.max(framePointerCapacity, 1))
@@ -256,13 +256,25 @@ public final class WaveNetGenerator {
     /// thread that owns OpenBLAS).
     func prepare(_ mel: Tensor?) -> PreparedMel? {
         guard let mel, config.cinChannels != nil else { return nil }
-        return withoutGradient {
-            if let condW, let (h, taps) = model.frameConditioning(mel) {
-                let (b, f, l) = (h.shape[0], h.shape[2], config.layers)
-                let projected = h.permuted([2, 0, 1]).contiguous().matmul(condW)                 // [F, B', L·G]
-                return .frames(projected.reshaped([f, b, l, -1]).permuted([0, 2, 1, 3]).contiguous(), taps)   // [F, L, B', G]
+        // One thread, and the projection in the panel kernel (whose every row is the same sums
+        // whatever the number of rows): an utterance's conditioning, and so its audio, does not
+        // depend on --threads or on the other utterances of its batch. OpenBLAS's sgemm picks
+        // its kernels by matrix size and splits by thread count, which changed the low bits.
+        return Threading.withThreads(1) {
+            withoutGradient {
+                if let condPanel, let (h, taps) = model.frameConditioning(mel) {
+                    let (b, cp, f, m) = (h.shape[0], h.shape[1], h.shape[2], config.layers * g)
+                    let rows = h.permuted([2, 0, 1]).contiguous()                            // [F, B', C']
+                    let projected = Storage(count: f * b * m)                                // [F, B', L·G]
+                    rows.withUnsafeBufferPointer { x in
+                        let source: [UnsafePointer<Float>?] = [x.baseAddress!]
+                        wk_panel_gemm(f * b, 1, cp, m, source, cp, condPanel.base, nil, projected.base, m, 0)
+                    }
+                    return .frames(Tensor(shape: [f, b, config.layers, g], storage: projected)
+                                    .permuted([0, 2, 1, 3]).contiguous(), taps)             // [F, L, B', G]
+                }
+                return .samples(model.upsampledConditioning(mel).contiguous())
             }
-            return .samples(model.upsampledConditioning(mel).contiguous())
         }
     }
 

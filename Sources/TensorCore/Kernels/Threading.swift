@@ -16,6 +16,16 @@ public enum Threading {
         current = n
         openblas_set_num_threads(Int32(n))
     }
+
+    /// Runs `body` with `n` threads, then restores the previous count. For work whose numbers
+    /// must not depend on the thread count: OpenBLAS may sum in another order when it splits a
+    /// product differently.
+    public static func withThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = current
+        if n != previous { setThreads(n) }
+        defer { if n != previous { setThreads(previous) } }
+        return try body()
+    }
 }
 
 /// One parallel-for for every kernel: splits [0, count) into contiguous chunks of at least
