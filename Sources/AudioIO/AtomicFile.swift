@@ -6,12 +6,9 @@ public enum AtomicFile {
     /// Calls `body` with a temporary path in the destination's folder, then renames it to
     /// `path`. The temporary file is removed if `body` throws.
     public static func write(to path: String, _ body: (String) throws -> Void) throws {
+        try checkDestination(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-            throw AudioIOError.writeFailed(path: path, reason: "the folder '\(dir.path)' does not exist")
-        }
         // Keep the extension last: libsndfile and others pick formats from it.
         let temp = dir.appendingPathComponent(".\(url.deletingPathExtension().lastPathComponent).\(UUID().uuidString.prefix(8)).tmp.\(url.pathExtension)")
         do {
@@ -22,6 +19,19 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
+        }
+    }
+
+    /// Throws the error a write to `path` would meet for want of its folder, or because `path`
+    /// is a folder: commands check their outputs before long work, not after it.
+    public static func checkDestination(_ path: String) throws {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw AudioIOError.writeFailed(path: path, reason: "the folder '\(dir.path)' does not exist")
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw AudioIOError.writeFailed(path: path, reason: "it is a folder; name a file")
         }
     }
 

@@ -199,6 +199,7 @@ public enum NNError: Error, CustomStringConvertible, Equatable {
     case corruptCheckpoint(path: String, reason: String)
     case wrongFamily(path: String, found: String, expected: String)
     case invalidConfig(String)
+    case missingCheckpoint(path: String)
 
     public var description: String {
         switch self {
@@ -215,6 +216,8 @@ public enum NNError: Error, CustomStringConvertible, Equatable {
             return "'\(path)' holds a \(found) model, not a \(expected) model; pass a \(expected) checkpoint."
         case .invalidConfig(let s):
             return s
+        case .missingCheckpoint(let path):
+            return "the checkpoint '\(path)' does not exist; check the path."
         }
     }
 }

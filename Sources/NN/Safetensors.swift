@@ -23,7 +23,7 @@ public enum Safetensors {
 
     public static func read(_ path: String) throws -> File {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw NNError.corruptCheckpoint(path: path, reason: "the file does not exist")
+            throw NNError.missingCheckpoint(path: path)
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {

@@ -39,14 +39,18 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
-/// Runs a command body, turning library errors into one clear line and exit code 1.
+/// Runs a command body, turning library errors into one clear line and exit code 1, and usage
+/// errors found once the inputs are open (an option the checkpoint's model does not take) into
+/// one line and exit code 64, as ArgumentParser's own (without the top-level usage it would
+/// print for an error thrown this late).
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
         throw e
     } catch let e as ValidationError {
-        throw e
+        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+        throw ExitCode(64)
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode(1)

@@ -12,7 +12,7 @@ struct WaveKit: ParsableCommand {
         WaveKit reads and writes audio, computes librosa-compatible spectral features and trains \
         and runs generative audio models on its own tensor core (OpenBLAS underneath, \
         reverse-mode autograd on top). Model families so far: WaveNet (r9y9/wavenet_vocoder \
-        compatible).
+        compatible) and WaveGlow (NVIDIA/waveglow compatible).
 
         Start with `wavekit info FILE`, `wavekit mel IN -o OUT.npy --png OUT.png` and \
         `wavekit vocode MEL.npy -o OUT.wav` (Griffin-Lim, or --checkpoint for a trained \

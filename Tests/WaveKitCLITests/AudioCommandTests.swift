@@ -127,6 +127,31 @@ import Testing
         let n = try CLITests.run(["vocode", nan.path, "-o", keep.path])
         #expect(n.status != 0 && n.stderr.contains("NaN"))
         #expect(try Data(contentsOf: keep) == Data("precious".utf8))
+        // Options of another vocoder, a one-frame mel, a --png into a missing folder (which
+        // must not replace the .npy first), and a batch with one bad input (which must not
+        // replace the good input's existing output).
+        let good = dir.appendingPathComponent("good.npy")
+        #expect(try CLITests.run(["mel", wav.path, "-o", good.path, "--quiet"]).status == 0)
+        let one = dir.appendingPathComponent("one.npy")
+        try npy(shape: [80, 1], values: Array(repeating: -5, count: 80)).write(to: one)
+        let keepNPY = dir.appendingPathComponent("keep.npy")
+        try Data("precious".utf8).write(to: keepNPY)
+        let batchDir = dir.appendingPathComponent("batch")
+        try FileManager.default.createDirectory(at: batchDir, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: batchDir.appendingPathComponent("good.wav"))
+        for (args, status, needle) in [
+            (["vocode", good.path, "-o", keep.path, "--temperature", "0.5"], Int32(64), "--temperature does not apply to Griffin-Lim"),
+            (["vocode", good.path, "-o", keep.path, "--sigma", "0", "--denoise", "none"], 64, "--sigma, --denoise do not apply"),
+            (["vocode", one.path, "-o", keep.path], 1, "Griffin-Lim needs at least 2"),
+            (["mel", wav.path, "-o", keepNPY.path, "--png", dir.path + "/missing/x.png"], 1, "does not exist"),
+            (["vocode", good.path, bands.path, "--batch", "-o", batchDir.path], 1, "40 mel bands"),
+        ] {
+            let r = try CLITests.run(args)
+            #expect(r.status == status && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: keep) == Data("precious".utf8))
+        #expect(try Data(contentsOf: keepNPY) == Data("precious".utf8))
+        #expect(try Data(contentsOf: batchDir.appendingPathComponent("good.wav")) == Data("precious".utf8))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }

@@ -82,6 +82,16 @@ import Testing
         let clobber = try CLITests.run(["vocode", roundabout, "--checkpoint", checkpoint, "-o", dir.path, "--batch"])
         #expect(clobber.status != 0 && clobber.stderr.contains("overwrite"), "\(clobber.stderr)")
 
+        // Options a WaveNet does not take, a temperature that samples nothing, a mel of other audio.
+        let sigma = try CLITests.run(["vocode", wav, "--checkpoint", checkpoint, "-o", out, "--sigma", "0.3"])
+        #expect(sigma.status == 64 && sigma.stderr.contains("a WaveNet") && sigma.stderr.contains("--temperature"), "\(sigma.stderr)")
+        let cold = try CLITests.run(["vocode", wav, "--checkpoint", checkpoint, "-o", out, "--temperature", "0"])
+        #expect(cold.status == 64 && cold.stderr.contains("--temperature must be a positive number"), "\(cold.stderr)")
+        let shortMel = dir.appendingPathComponent("short.npy").path
+        #expect(try CLITests.run(["mel", short.path, "-o", shortMel, "--quiet"]).status == 0)
+        let otherMel = try CLITests.run(["score", "--checkpoint", checkpoint, wav, "--mel", shortMel])
+        #expect(otherMel.status == 1 && otherMel.stderr.contains("pass the mel of this audio"), "\(otherMel.stderr)")
+
         let s = try CLITests.run(["score", "--checkpoint", checkpoint, wav, "--json"])
         #expect(s.status == 0, "\(s.stderr)")
         let o = try JSONSerialization.jsonObject(with: Data(s.stdout.utf8)) as? [String: Any] ?? [:]
@@ -248,6 +258,11 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: folder + "/LJ001-0002.wav"))
         let badStrength = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--denoise", "2"])
         #expect(badStrength.status != 0 && badStrength.stderr.contains("--denoise"))
+        let temperature = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", out, "--temperature", "0.5"])
+        #expect(temperature.status == 64 && temperature.stderr.contains("a WaveGlow") && temperature.stderr.contains("--sigma"), "\(temperature.stderr)")
+        let none = try CLITests.run(["vocode", wav, "--checkpoint", ckpt, "-o", dir.appendingPathComponent("none.wav").path, "--sigma", "0", "--denoise", "none", "--quiet"])
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(try AudioCommandTests.samples(dir.appendingPathComponent("none.wav").path) == AudioCommandTests.samples(out))
         let noModel = try CLITests.run(["vocode", wav, "-o", out, "--denoise", "0.01"])
         #expect(noModel.status != 0 && noModel.stderr.contains("WaveGlow"))
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AudioIO
 import Foundation
 import Models
 import NN
@@ -34,6 +35,7 @@ struct Export: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            try AtomicFile.checkDestination(output)
             let file = try Safetensors.read(checkpoint)
             guard let family = file.metadata[Checkpoint.familyKey] else {
                 throw NNError.corruptCheckpoint(path: checkpoint, reason: "its metadata names no WaveKit model family (convert PyTorch checkpoints with tools/convert_checkpoint.py)")

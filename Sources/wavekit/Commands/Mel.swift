@@ -44,6 +44,7 @@ struct Mel: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            for path in [output] + (png.map { [$0] } ?? []) { try AtomicFile.checkDestination(path) }
             var p = try MelPreset.named(preset)
             let custom = nFFT != nil || hopLength != nil || winLength != nil || nMels != nil || fmin != nil || fmax != nil || htk
             if let nFFT { p.nFFT = nFFT; p.winLength = Swift.min(p.winLength, nFFT) }

@@ -36,6 +36,9 @@ struct Train: ParsableCommand {
             var r = try Recipe.load(recipe)
             if let seed { r.training.seed = seed }
             let folder = out ?? "runs/\(r.name)"
+            if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
+                throw TrainingError.recipe("'\(folder)' holds no checkpoint to resume; drop --resume to start the run there.")
+            }
             let corpus = try AudioCorpus.scan(r.data.path, layout: r.data.layout)
             let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
             common.note("\(corpus.items.count) clips in \(r.data.path) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")

@@ -33,29 +33,70 @@ struct Vocode: ParsableCommand {
     var output: String
     @Flag(help: "Vocode every input into the folder given by -o (<input name>.wav each), a WaveNet's together in one batch.")
     var batch = false
-    @Option(help: "The vocoder when no checkpoint is given: \(Vocoder.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var vocoder: Vocoder = .griffinLim
+    @Option(help: "The vocoder when no checkpoint is given: \(Vocoder.allCases.map(\.rawValue).joined(separator: ", ")) (the default).")
+    var vocoder: Vocoder?
     @Option(name: .shortAndLong, help: "A neural vocoder checkpoint (.safetensors); its family and mel preset come from the file.")
     var checkpoint: String?
-    @Option(help: "Sampling temperature for autoregressive vocoders.")
-    var temperature: Float = 1
-    @Option(help: "WaveGlow's noise level (0: deterministic; NVIDIA's inference script uses 0.6).")
-    var sigma: Float = 0.6
+    @Option(name: .customLong("temperature"), help: "WaveNet's sampling temperature (default 1: the model's distribution; lower is more conservative).")
+    var temperatureOption: Float?
+    @Option(name: .customLong("sigma"), help: "WaveGlow's noise level (default 0.6, as NVIDIA's inference script; 0 is deterministic).")
+    var sigmaOption: Float?
     @Option(help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off. The bias is measured once per checkpoint file and kept in ~/.cache/wavekit/denoiser.")
-    var denoise: Float?
-    @Option(help: "Mel preset (default: the one recorded in the .npy, else tacotron2).")
+    var denoise: DenoiseStrength?
+    @Option(help: "Griffin-Lim's mel preset (default: the one recorded in the .npy, else tacotron2). A checkpoint brings its own.")
     var preset: String?
-    @Option(help: "Griffin-Lim iterations.")
-    var iterations: Int = 32
-    @Option(help: "Seed of the random initial phase.")
+    @Option(name: .customLong("iterations"), help: "Griffin-Lim iterations (default 32).")
+    var iterationsOption: Int?
+    @Option(help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
     var seed: UInt64 = 0
     @OptionGroup var common: CommonOptions
 
     var input: String { inputs[0] }
+    var temperature: Float { temperatureOption ?? 1 }
+    var sigma: Float { sigmaOption ?? 0.6 }
+    var iterations: Int { iterationsOption ?? 32 }
+    var denoiseStrength: Float? { denoise?.value }
+
+    /// --denoise: a strength in [0, 1], or `none` (0).
+    struct DenoiseStrength: ExpressibleByArgument {
+        let value: Float
+        init?(argument: String) {
+            if argument.lowercased() == "none" { value = 0; return }
+            guard let v = Float(argument) else { return nil }
+            value = v
+        }
+    }
+
+    /// The options that belong to another vocoder than the one running, as an error naming
+    /// them: silently ignoring them would leave a user believing they took effect.
+    private func rejectOptions(notFor vocoder: String, _ names: [(String, Bool)], fix: String = "") throws {
+        let given = names.filter(\.1).map(\.0)
+        guard !given.isEmpty else { return }
+        let list = given.joined(separator: ", ")
+        throw ValidationError("\(list) \(given.count == 1 ? "does" : "do") not apply to \(vocoder). \(fix)Drop \(given.count == 1 ? "it" : "them") otherwise.")
+    }
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("Name a mel-spectrogram (.npy) or audio file to vocode.") }
         if iterations < 0 { throw ValidationError("--iterations must be ≥ 0, got \(iterations).") }
+        if let t = temperatureOption, !(t > 0 && t.isFinite) {
+            throw ValidationError("--temperature must be a positive number (1 samples the model's distribution), got \(t).")
+        }
+        if let s = sigmaOption, !(s >= 0 && s.isFinite) {
+            throw ValidationError("--sigma must be a number ≥ 0 (0 is deterministic; NVIDIA uses 0.6), got \(s).")
+        }
+        if let d = denoiseStrength, !(d >= 0 && d <= 1) {
+            throw ValidationError("--denoise must be between 0 and 1 (NVIDIA's scripts use 0.01), got \(d).")
+        }
+        if checkpoint != nil {
+            try rejectOptions(notFor: "a --checkpoint, which brings its own model and mel preset",
+                              [("--vocoder", vocoder != nil), ("--iterations", iterationsOption != nil), ("--preset", preset != nil)],
+                              fix: "For Griffin-Lim, drop --checkpoint. ")
+        } else {
+            try rejectOptions(notFor: "Griffin-Lim",
+                              [("--temperature", temperatureOption != nil), ("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
+                              fix: "--temperature is a WaveNet's, --sigma and --denoise a WaveGlow's: pass the model's --checkpoint. ")
+        }
         if batch {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), !isDir.boolValue {
@@ -84,8 +125,8 @@ struct Vocode: ParsableCommand {
         try reportingErrors {
             common.apply()
             if batch { return try vocodeBatch() }
+            try AtomicFile.checkDestination(output)
             if let checkpoint { return try vocodeNeural(checkpoint) }
-            if denoise != nil { throw ValidationError("--denoise is WaveGlow's; pass a WaveGlow --checkpoint or drop --denoise.") }
             let (mel, p) = try loadMel()
             let extractor = try MelSpectrogram(preset: p)
             let linear = extractor.decompress(mel)
@@ -120,7 +161,8 @@ struct Vocode: ParsableCommand {
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let outputs = batchOutputs()
         if let checkpoint, try WaveNet.family(ofCheckpoint: checkpoint) == WaveNet.family {
-            if denoise != nil { throw ValidationError("--denoise is WaveGlow's; '\(checkpoint)' holds a WaveNet. Drop --denoise.") }
+            try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
+                              fix: "They are a WaveGlow's; a WaveNet's sampling takes --temperature. ")
             let model = try NeuralVocoding.waveNet(checkpoint)
             let mels = try inputs.map { try NeuralVocoding.mel(for: $0, model: model, note: common.note) }
             let preset = mels[0].1
@@ -147,6 +189,17 @@ struct Vocode: ParsableCommand {
         }
         // A WaveGlow (and its denoiser's bias) is loaded once for all inputs.
         let waveGlow = try checkpoint.map { c in try WaveNet.family(ofCheckpoint: c) == WaveGlow.family ? try loadWaveGlow(c) : nil } ?? nil
+        // Every input is checked before the first output is written: a bad one fails the
+        // batch without having replaced any earlier output.
+        for source in inputs {
+            var one = self
+            one.inputs = [source]
+            if let waveGlow {
+                _ = try one.waveGlowMel(waveGlow.0)
+            } else if checkpoint == nil {
+                _ = try one.loadMel()
+            }
+        }
         for (source, path) in zip(inputs, outputs) {
             var one = self
             one.batch = false
@@ -163,7 +216,8 @@ struct Vocode: ParsableCommand {
     private func vocodeNeural(_ checkpoint: String) throws {
         let family = try WaveNet.family(ofCheckpoint: checkpoint)
         if family == WaveGlow.family { return try vocodeWaveGlow(checkpoint) }
-        if denoise != nil { throw ValidationError("--denoise is WaveGlow's; '\(checkpoint)' holds a \(family) model. Drop --denoise.") }
+        try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
+                              fix: "They are a WaveGlow's; a WaveNet's sampling takes --temperature. ")
         let model = try NeuralVocoding.waveNet(checkpoint)
         let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
         let samples = mel.shape[1] * preset.hopLength
@@ -183,28 +237,41 @@ struct Vocode: ParsableCommand {
     /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure,
     /// once per checkpoint file: see DenoiserCache).
     private func loadWaveGlow(_ checkpoint: String) throws -> (WaveGlow, WaveGlowDenoiser?) {
-        if let denoise, !(denoise >= 0 && denoise <= 1) {
-            throw ValidationError("--denoise must be between 0 and 1 (NVIDIA's scripts use 0.01), got \(denoise).")
-        }
-        guard sigma >= 0 else { throw ValidationError("--sigma must be ≥ 0, got \(sigma).") }
+        try rejectOptions(notFor: "'\(checkpoint)', a WaveGlow", [("--temperature", temperatureOption != nil)],
+                          fix: "It is a WaveNet's; a WaveGlow's noise level is --sigma. ")
         let model = try WaveGlow.load(checkpoint)
-        return (model, (denoise ?? 0) > 0 ? try DenoiserCache.denoiser(model: model, checkpoint: checkpoint) : nil)
+        return (model, (denoiseStrength ?? 0) > 0 ? try DenoiserCache.denoiser(model: model, checkpoint: checkpoint) : nil)
     }
 
     private func vocodeWaveGlow(_ checkpoint: String, loaded: (WaveGlow, WaveGlowDenoiser?)) throws {
         let (model, denoiser) = loaded
-        let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
-                                                            bands: model.config.nMelChannels)
-        guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames.") }
+        let (mel, preset) = try waveGlowMel(model)
         var rng = RandomGenerator(seed: seed)
         var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
-        if let denoiser, let denoise { audio = denoiser(audio, strength: denoise) }
+        if let denoiser, let denoise = denoiseStrength { audio = denoiser(audio, strength: denoise) }
         try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
-                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoise ?? 0) seed=\(seed) \(preset.summary)")
+                            comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoiseStrength ?? 0) seed=\(seed) \(preset.summary)")
         common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
     }
 
+    /// The input's mel for a WaveGlow, checked against its preset and band count.
+    private func waveGlowMel(_ model: WaveGlow) throws -> (Tensor, MelPreset) {
+        let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
+                                                            bands: model.config.nMelChannels, note: common.note)
+        guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames; pass a mel of at least one frame.") }
+        return (mel, preset)
+    }
+
+    /// The input's mel for Griffin-Lim: its preset's, with at least two frames.
     private func loadMel() throws -> (Tensor, MelPreset) {
+        let (mel, preset) = try presetMel()
+        guard mel.shape[1] >= 2 else {
+            throw DSPError.melMismatch("'\(input)' has \(mel.shape[1]) frame\(mel.shape[1] == 1 ? "" : "s"); Griffin-Lim needs at least 2 (audio spans the hops between frame centres). Pass a longer mel or audio.")
+        }
+        return (mel, preset)
+    }
+
+    private func presetMel() throws -> (Tensor, MelPreset) {
         if input.lowercased().hasSuffix(".npy") {
             let file = try NPY.read(input)
             let recorded = file.metadata["preset"]

@@ -17,8 +17,9 @@ enum NeuralVocoding {
         return try WaveNet.load(path)
     }
 
-    /// The mel preset and band count a checkpoint expects, for either vocoder family.
-    static func checkMel(_ input: String, presetName: String, bands: Int) throws -> (Tensor, MelPreset, [Float]?) {
+    /// `input`'s mel for a checkpoint with this preset and band count (.npy, validated against
+    /// both, or audio, whose mel is computed with the preset), and the audio when given.
+    static func checkMel(_ input: String, presetName: String, bands: Int, note: (String) -> Void = { _ in }) throws -> (Tensor, MelPreset, [Float]?) {
         let preset = try MelPreset.named(presetName)
         if input.lowercased().hasSuffix(".npy") {
             let file = try NPY.read(input)
@@ -32,36 +33,20 @@ enum NeuralVocoding {
             return (file.tensor, preset, nil)
         }
         var audio = try SoundFile.read(input, mixDown: true)
-        if audio.sampleRate != preset.sampleRate { audio = try Resampler.resample(audio, to: preset.sampleRate) }
-        let samples = audio.monoSamples
-        return (try MelSpectrogram(preset: preset)(samples), preset, samples)
-    }
-
-    /// The checkpoint's mel for `input` (.npy, validated against the checkpoint's preset and
-    /// band count, or audio, whose mel is computed with it), and the audio when given.
-    static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
-        guard let cin = model.config.cinChannels else {
-            throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
-        }
-        let preset = try MelPreset.named(model.config.melPreset ?? "tacotron2")
-        if input.lowercased().hasSuffix(".npy") {
-            let file = try NPY.read(input)
-            if let recorded = file.metadata["preset"], recorded != preset.name {
-                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but the checkpoint expects '\(preset.name)'; recompute it with `wavekit mel --preset \(preset.name)`.")
-            }
-            if file.tensor.rank == 2 && file.tensor.shape[0] != cin {
-                throw DSPError.melMismatch("'\(input)' has \(file.tensor.shape[0]) mel bands but the checkpoint expects \(cin); recompute it with `wavekit mel --preset \(preset.name)`.")
-            }
-            try preset.validate(file.tensor, source: input)
-            return (file.tensor, preset, nil)
-        }
-        var audio = try SoundFile.read(input, mixDown: true)
         if audio.sampleRate != preset.sampleRate {
             note("resampling \(audio.sampleRate) Hz → \(preset.sampleRate) Hz (the checkpoint's rate)")
             audio = try Resampler.resample(audio, to: preset.sampleRate)
         }
         let samples = audio.monoSamples
         return (try MelSpectrogram(preset: preset)(samples), preset, samples)
+    }
+
+    /// A mel-conditioned WaveNet's mel for `input` (see checkMel).
+    static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
+        guard let cin = model.config.cinChannels else {
+            throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
+        }
+        return try checkMel(input, presetName: model.config.melPreset ?? "tacotron2", bands: cin, note: note)
     }
 }
 
@@ -82,12 +67,14 @@ struct Generate: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be in (0, 600], got \(seconds).") }
+        if !(seconds > 0 && seconds <= 600) { throw ValidationError("--seconds must be in (0, 600], got \(seconds).") }
         if let sampleRate, sampleRate < 1000 || sampleRate > 384_000 {
             throw ValidationError("--sample-rate must be between 1000 and 384000 Hz, got \(sampleRate).")
         }
         if count < 1 || count > 64 { throw ValidationError("--count must be between 1 and 64, got \(count).") }
-        if temperature <= 0 { throw ValidationError("--temperature must be positive, got \(temperature).") }
+        if !(temperature > 0 && temperature.isFinite) {
+            throw ValidationError("--temperature must be a positive number (1 samples the model's distribution), got \(temperature).")
+        }
         if !SoundFile.writableExtensions.contains(URL(fileURLWithPath: output).pathExtension.lowercased()) {
             throw ValidationError("--output '\(output)' needs an audio extension such as .wav.")
         }
@@ -96,6 +83,9 @@ struct Generate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            let url = URL(fileURLWithPath: output)
+            let paths = count == 1 ? [output] : (1...count).map { url.deletingPathExtension().path + "-\($0)." + url.pathExtension }
+            for path in paths { try AtomicFile.checkDestination(path) }
             let model = try NeuralVocoding.waveNet(checkpoint)
             let c = model.config
             if c.cinChannels != nil {
@@ -116,9 +106,7 @@ struct Generate: ParsableCommand {
             let clips = WaveNetGenerator(model: model, batch: count)
                 .generate(samples: samples, mel: nil, speakers: speakers, temperature: temperature, seed: seed,
                           threads: Threading.threads) { done, _ in progress.update(done) }
-            for (i, clip) in clips.enumerated() {
-                let url = URL(fileURLWithPath: output)
-                let path = count == 1 ? output : url.deletingPathExtension().path + "-\(i + 1)." + url.pathExtension
+            for (clip, path) in zip(clips, paths) {
                 try SoundFile.write(Audio(mono: clip, sampleRate: rate), to: path,
                                     comment: "WaveKit generate checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) temperature=\(temperature)")
                 common.note("wrote \(path)")
@@ -152,6 +140,7 @@ struct Score: ParsableCommand {
                 m = computed
                 if let mel {
                     let (given, _, _) = try NeuralVocoding.mel(for: mel, model: model, note: common.note)
+                    try Self.checkLength(of: given, mel: mel, against: computed, audio: audio)
                     m = given
                 }
                 // Whole frames only: the mel's frames cover frames · hop samples.
@@ -179,7 +168,11 @@ struct Score: ParsableCommand {
         let (computed, preset, loaded) = try NeuralVocoding.checkMel(audio, presetName: model.config.melPreset ?? "tacotron2",
                                                                      bands: model.config.nMelChannels)
         var m = computed
-        if let mel { m = try NeuralVocoding.checkMel(mel, presetName: preset.name, bands: model.config.nMelChannels).0 }
+        if let mel {
+            let given = try NeuralVocoding.checkMel(mel, presetName: preset.name, bands: model.config.nMelChannels).0
+            try Self.checkLength(of: given, mel: mel, against: computed, audio: audio)
+            m = given
+        }
         let samples = loaded ?? []
         let g = model.config.nGroup
         let n = Swift.min(samples.count, m.shape[1] * preset.hopLength) / g * g
@@ -188,6 +181,15 @@ struct Score: ParsableCommand {
             model.negativeLogLikelihood(mel: m.unsqueezed(axis: 0), audio: Tensor(shape: [1, n], scalars: Array(samples.prefix(n)))).item
         }
         printResult(nll: nll, samples: n)
+    }
+
+    /// A --mel must be the audio's: within a frame of the count the audio's own mel has (mels
+    /// from other framings differ by one at the ends), or the score is of the wrong pairing.
+    static func checkLength(of given: Tensor, mel: String, against own: Tensor, audio: String) throws {
+        let (g, o) = (given.shape[1], own.shape[1])
+        guard abs(g - o) <= 1 else {
+            throw DSPError.melMismatch("'\(mel)' has \(g) frames but '\(audio)' spans \(o); pass the mel of this audio (or drop --mel to use its own).")
+        }
     }
 
     /// Nats and bits per sample, as a line or as JSON.
