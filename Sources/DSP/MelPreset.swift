@@ -112,10 +112,11 @@ public struct MelPreset: Codable, Equatable, Sendable {
             let hint = mel.shape[1] == nMels ? " It looks transposed ([frames, n_mels]): save array.T instead." : " Use the preset the mel was made with (--preset), or recompute it."
             throw DSPError.melMismatch("'\(source)' has \(mel.shape[0]) mel bands but the '\(name)' preset has \(nMels).\(hint)")
         }
-        guard mel.shape[1] > 0 else { throw DSPError.melMismatch("'\(source)' has no frames.") }
+        guard mel.shape[1] > 0 else { throw DSPError.melMismatch("'\(source)' has no frames; pass a mel of at least one frame.") }
         let values = mel.scalars
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw DSPError.melMismatch("'\(source)' has a NaN or infinite value at flat index \(bad); recompute the mel.")
+            let frames = mel.shape[1]
+            throw DSPError.melMismatch("'\(source)' has a \(values[bad].isNaN ? "NaN" : "infinite value") at band \(bad / frames), frame \(bad % frames); recompute the mel.")
         }
         let lo = values.min()!, hi = values.max()!
         let range = featureRange
@@ -123,7 +124,9 @@ public struct MelPreset: Codable, Equatable, Sendable {
         if lo < range.min - 0.5 || (range.max.map { hi > $0 + 0.01 } ?? false) {
             var hint = ""
             if case .naturalLog = compression, lo >= 0, hi <= 1 { hint = " Values in [0, 1] look like r9y9's normalised mels: use --preset r9y9." }
-            if case .naturalLog = compression, hi <= 0, lo < -20 { hint = " Values like these look like decibels, not natural-log magnitudes." }
+            if case .naturalLog = compression, lo < -20 {
+                hint = " Values this low look like decibels (librosa.power_to_db), not natural-log magnitudes: recompute the mel with `wavekit mel`, or convert it (ln of magnitude = dB · ln 10 / 20 for an amplitude mel)."
+            }
             if case .normalizedDecibels = compression, lo < 0 { hint = " Negative values look like natural-log mels: use --preset tacotron2 or 16k." }
             throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), outside what the '\(name)' preset produces (\(range.min) to \(range.max.map { "\($0)" } ?? "∞")).\(hint)")
         }

@@ -112,7 +112,8 @@ struct Vocode: ParsableCommand {
             return
         }
         if inputs.count > 1 {
-            throw ValidationError("\(inputs.count) inputs given; vocode several with --batch and -o FOLDER.")
+            // The list also takes the value after a misspelt option (`--secs 3` gives the input '3').
+            throw ValidationError("\(inputs.count) inputs given (\(inputs.map { "'\($0)'" }.joined(separator: ", "))); vocode several with --batch and -o FOLDER, or check the option before any that is not a file.")
         }
         if Self.samePath(output, input) { throw ValidationError("--output would overwrite the input '\(input)'.") }
         let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
