@@ -97,6 +97,10 @@ public struct MelFilterbank: Sendable {
         self.starts = starts; self.lengths = lengths; self.offsets = offsets; self.values = values
     }
 
+    /// Filters that no FFT bin falls in (more bands than n_fft resolves at low frequencies):
+    /// their band is the floor in every frame. librosa warns about the same.
+    public var emptyBands: Int { lengths.filter { $0 == 0 }.count }
+
     /// One past the highest FFT bin any filter uses.
     var usedBins: Int { zip(starts, lengths).map { $0 + $1 }.max() ?? 0 }
 

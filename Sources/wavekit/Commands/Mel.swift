@@ -56,6 +56,9 @@ struct Mel: ParsableCommand {
             if htk { p.scale = .htk }
             if custom { p.name += "+custom" }
             let extractor = try MelSpectrogram(preset: p)
+            if extractor.filterbank.emptyBands > 0 {
+                common.note("note: \(extractor.filterbank.emptyBands) of the \(p.nMels) mel bands hold no FFT bin and stay at the floor; lower --n-mels or raise --n-fft")
+            }
             var audio = try SoundFile.read(input, mixDown: true)
             if audio.sampleRate != p.sampleRate {
                 common.note("resampling \(audio.sampleRate) Hz → \(p.sampleRate) Hz (the \(preset) preset's rate)")

@@ -280,6 +280,9 @@ struct Vocode: ParsableCommand {
                 throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but --preset is '\(preset)'; drop --preset or recompute the mel.")
             }
             let name = preset ?? recorded ?? "tacotron2"
+            if preset == nil && recorded == nil {
+                common.note("note: '\(input)' records no preset; reading it as tacotron2 (pass --preset if it is another)")
+            }
             if name.hasSuffix("+custom") {
                 throw DSPError.melMismatch("'\(input)' was made with custom settings (\(name)); vocode it with a named preset's mel instead.")
             }

@@ -99,7 +99,11 @@ struct Generate: ParsableCommand {
             } else if speaker != nil {
                 throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.")
             }
-            let rate = try sampleRate ?? Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? "") ?? 16000
+            let trained = try Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? "")
+            let rate = sampleRate ?? trained ?? 16000
+            if let sampleRate, let trained, sampleRate != trained {
+                common.note("note: the model was trained at \(trained) Hz; --sample-rate \(sampleRate) changes the playback speed and pitch, not the model")
+            }
             let samples = Int(seconds * Double(rate))
             guard samples >= 1 else { throw ValidationError("--seconds \(seconds) is less than one sample at \(rate) Hz.") }
             let progress = ProgressLine("generating", total: samples, unit: "samples", enabled: !common.quiet)
