@@ -58,15 +58,26 @@ public struct ConvGeometry: Equatable {
     }
 }
 
-/// y = conv(x, w): x [B, C_in, *S], w [C_out, C_in/groups, *K] → [B, C_out, *O].
+/// y = conv(x, w) (+ b): x [B, C_in, *S], w [C_out, C_in/groups, *K], optional b [C_out]
+/// → [B, C_out, *O]. The bias is the output's starting value, not a pass of its own.
 struct ConvOp: Primitive {
     let geometry: ConvGeometry
-    func forward(_ inputs: [Tensor]) -> Tensor { Convolution.forward(inputs[0], inputs[1], geometry) }
-    func savedValues(_ rg: [Bool]) -> SavedValues { .bilinear(rg) }
+    func forward(_ inputs: [Tensor]) -> Tensor {
+        Convolution.forward(inputs[0], inputs[1], geometry, bias: inputs.count > 2 ? inputs[2] : nil)
+    }
+    func savedValues(_ rg: [Bool]) -> SavedValues {
+        var saved = SavedValues.bilinear(rg)
+        if rg.count > 2 { saved.inputs.append(false) }
+        return saved
+    }
     func backward(_ g: Tensor, inputs: [Tensor], output _: Tensor) -> [Tensor?] {
         let (x, w) = (inputs[0], inputs[1])
-        return [x.requiresGrad ? Tensor.apply(ConvInputGradOp(geometry: geometry, inputSize: Array(x.shape.dropFirst(2))), g, w) : nil,
-                w.requiresGrad ? Tensor.apply(ConvWeightGradOp(geometry: geometry, kernelSize: Array(w.shape.dropFirst(2))), g, x) : nil]
+        var grads = [x.requiresGrad ? Tensor.apply(ConvInputGradOp(geometry: geometry, inputSize: Array(x.shape.dropFirst(2))), g, w) : nil,
+                     w.requiresGrad ? Tensor.apply(ConvWeightGradOp(geometry: geometry, kernelSize: Array(w.shape.dropFirst(2))), g, x) : nil]
+        if inputs.count > 2 {
+            grads.append(inputs[2].requiresGrad ? g.sum(axes: [0] + Array(2..<g.rank)) : nil)
+        }
+        return grads
     }
 }
 
@@ -153,8 +164,9 @@ extension Tensor {
         }
         precondition(fits && out.allSatisfy { $0 >= 1 },
                      "\(op): input \(shape) is too short for kernel \(weight.shape) with dilation \(dilation) and padding \(padding)")
-        let y = Tensor.apply(ConvOp(geometry: geometry), self, weight)
-        return addingChannelBias(y, bias, spatial: n, op: op)
+        guard let bias else { return Tensor.apply(ConvOp(geometry: geometry), self, weight) }
+        precondition(bias.shape == [weight.shape[0]], "\(op): bias must be [\(weight.shape[0])], got \(bias.shape)")
+        return Tensor.apply(ConvOp(geometry: geometry), self, weight, bias)
     }
 
     private func convTransposed(_ weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], outputPadding: [Int],

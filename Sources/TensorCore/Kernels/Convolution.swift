@@ -40,7 +40,7 @@ enum Convolution {
         }
     }
 
-    static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry) -> Tensor {
+    static func forward(_ x: Tensor, _ w: Tensor, _ g: ConvGeometry, bias: Tensor? = nil) -> Tensor {
         let xc = x.contiguousValue(), wc = w.contiguousValue()
         let d = Dims(batch: x.shape[0], cin: x.shape[1], cout: w.shape[0], input: Array(x.shape.dropFirst(2)),
                      kernel: Array(w.shape.dropFirst(2)), geometry: g)
@@ -49,9 +49,18 @@ enum Convolution {
         let px = xc.storage.base + xc.offset, pwt = wc.storage.base + wc.offset
         let (ohw, hw, kk) = (d.oh * d.ow, d.h * d.w, d.taps)
 
+        // The output starts as the bias (or zero) and the products accumulate onto it, so a
+        // bias costs no pass of its own.
+        let start: Float = bias == nil ? 0 : 1
+        if let bias {
+            let values = bias.scalars
+            Parallel.forChunks(d.batch * d.cout, grain: Swift.max(1, (1 << 15) / Swift.max(ohw, 1))) { rows in
+                for row in rows { Kernels.fill(out.base + row * ohw, count: ohw, value: values[row % d.cout]) }
+            }
+        }
         if d.isShiftedGEMM && !d.isPointwise {
             let packed = packTaps(pwt, d)
-            Kernels.fill(out.base, count: out.count, value: 0)
+            if bias == nil { Kernels.fill(out.base, count: out.count, value: 0) }
             forEachShift(d) { b, k, grp, r, shift in
                 BLAS.gemm(m: d.coutG, n: r.count, k: d.cinG,
                           .init(base: packed.base + (k * d.cout + grp * d.coutG) * d.cinG, ld: d.cinG, transposed: false),
@@ -66,7 +75,7 @@ enum Convolution {
                     BLAS.gemm(m: d.coutG, n: ohw, k: d.cinG * kk,
                               .init(base: pwt + grp * d.coutG * d.cinG * kk, ld: d.cinG * kk, transposed: false),
                               .init(base: colBase + grp * d.cinG * kk * ohw, ld: ohw, transposed: false),
-                              beta: 0, out.base + (b * d.cout + grp * d.coutG) * ohw, ldc: ohw)
+                              beta: start, out.base + (b * d.cout + grp * d.coutG) * ohw, ldc: ohw)
                 }
             }
         }
