@@ -489,7 +489,6 @@ void wk_gated_rows(long B, long h, const float *y, long ldy, float *z) {
     }
 }
 
-
 WK_CLONES
 void wk_accumulate_rows(long B, long n, const float *x, long ldx, float *y, long ldy) {
     for (long b = 0; b < B; b++) {

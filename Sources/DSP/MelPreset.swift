@@ -116,7 +116,7 @@ public struct MelPreset: Codable, Equatable, Sendable {
         let values = mel.scalars
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
             let frames = mel.shape[1]
-            throw DSPError.melMismatch("'\(source)' has a \(values[bad].isNaN ? "NaN" : "infinite value") at band \(bad / frames), frame \(bad % frames); recompute the mel.")
+            throw DSPError.melMismatch("'\(source)' has \(values[bad].isNaN ? "a NaN" : "an infinite value") at band \(bad / frames), frame \(bad % frames); recompute the mel.")
         }
         let lo = values.min()!, hi = values.max()!
         let range = featureRange

@@ -50,7 +50,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         throw e
     } catch let e as ValidationError {
         FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-        throw ExitCode(64)
+        throw ExitCode.validationFailure
     } catch {
         FileHandle.standardError.write(Data("error: \(error)\n".utf8))
         throw ExitCode(1)

@@ -139,13 +139,18 @@ import Testing
         let batchDir = dir.appendingPathComponent("batch")
         try FileManager.default.createDirectory(at: batchDir, withIntermediateDirectories: true)
         try Data("precious".utf8).write(to: batchDir.appendingPathComponent("good.wav"))
-        for (args, status, needle) in [
+        let good2 = dir.appendingPathComponent("good2.npy")
+        try FileManager.default.copyItem(at: good, to: good2)
+        try FileManager.default.createDirectory(at: batchDir.appendingPathComponent("good2.wav"), withIntermediateDirectories: true)
+        let cases: [([String], Int32, String)] = [
             (["vocode", good.path, "-o", keep.path, "--temperature", "0.5"], Int32(64), "--temperature does not apply to Griffin-Lim"),
             (["vocode", good.path, "-o", keep.path, "--sigma", "0", "--denoise", "none"], 64, "--sigma, --denoise do not apply"),
             (["vocode", one.path, "-o", keep.path], 1, "Griffin-Lim needs at least 2"),
             (["mel", wav.path, "-o", keepNPY.path, "--png", dir.path + "/missing/x.png"], 1, "does not exist"),
             (["vocode", good.path, bands.path, "--batch", "-o", batchDir.path], 1, "40 mel bands"),
-        ] {
+            (["vocode", good.path, good2.path, "--batch", "-o", batchDir.path], 1, "it is a folder"),
+        ]
+        for (args, status, needle) in cases {
             let r = try CLITests.run(args)
             #expect(r.status == status && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
         }

@@ -85,6 +85,9 @@ import Testing
         // Options a WaveNet does not take, a temperature that samples nothing, a mel of other audio.
         let sigma = try CLITests.run(["vocode", wav, "--checkpoint", checkpoint, "-o", out, "--sigma", "0.3"])
         #expect(sigma.status == 64 && sigma.stderr.contains("a WaveNet") && sigma.stderr.contains("--temperature"), "\(sigma.stderr)")
+        let notMade = dir.appendingPathComponent("not-made").path
+        let batchSigma = try CLITests.run(["vocode", wav, short.path, "--checkpoint", checkpoint, "-o", notMade, "--batch", "--sigma", "0.3"])
+        #expect(batchSigma.status == 64 && !FileManager.default.fileExists(atPath: notMade), "\(batchSigma.stderr)")
         let cold = try CLITests.run(["vocode", wav, "--checkpoint", checkpoint, "-o", out, "--temperature", "0"])
         #expect(cold.status == 64 && cold.stderr.contains("--temperature must be a positive number"), "\(cold.stderr)")
         let shortMel = dir.appendingPathComponent("short.npy").path

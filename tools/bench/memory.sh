@@ -17,7 +17,7 @@ while [[ $# -gt 0 ]]; do
         --model) MODEL="${2:?--model needs a value}"; shift 2 ;;
         --seconds) SECONDS_AUDIO="${2:?--seconds needs a value}"; shift 2 ;;
         --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "memory.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done

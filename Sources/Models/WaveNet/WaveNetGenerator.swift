@@ -256,7 +256,8 @@ public final class WaveNetGenerator {
     /// thread that owns OpenBLAS).
     func prepare(_ mel: Tensor?) -> PreparedMel? {
         guard let mel, config.cinChannels != nil else { return nil }
-        // One thread, and the projection in the panel kernel (whose every row is the same sums
+        // One thread (for the 2018 layout's sample-rate upsampling too, which costs it the
+        // second core), and the projection in the panel kernel (whose every row is the same sums
         // whatever the number of rows): an utterance's conditioning, and so its audio, does not
         // depend on --threads or on the other utterances of its batch. OpenBLAS's sgemm picks
         // its kernels by matrix size and splits by thread count, which changed the low bits.

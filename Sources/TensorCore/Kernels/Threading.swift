@@ -19,7 +19,8 @@ public enum Threading {
 
     /// Runs `body` with `n` threads, then restores the previous count. For work whose numbers
     /// must not depend on the thread count: OpenBLAS may sum in another order when it splits a
-    /// product differently.
+    /// product differently. The count is process-wide: kernels running on other tasks
+    /// meanwhile see it too (the command line runs one job at a time).
     public static func withThreads<R>(_ n: Int, _ body: () throws -> R) rethrows -> R {
         let previous = current
         if n != previous { setThreads(n) }

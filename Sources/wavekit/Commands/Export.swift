@@ -46,7 +46,7 @@ struct Export: ParsableCommand {
             metadata["wavekit.exported"] = half ? "inference weights, F16" : "inference weights, F32"
             let exported = Safetensors.File(tensors: Checkpoint.inferenceTensors(file), metadata: metadata)
             if half, let (name, _) = exported.tensors.first(where: { $0.value.scalars.contains { !$0.isFinite || abs($0) > 65504 } }) {
-                throw ValidationError("'\(name)' holds values that F16 cannot store (beyond ±65 504 or not finite); export without --half.")
+                throw NNError.invalidConfig("'\(name)' holds values that F16 cannot store (beyond ±65 504 or not finite); export without --half.")
             }
             // Written beside the target and loaded as its family before it takes the name.
             let url = URL(fileURLWithPath: output)
@@ -56,10 +56,10 @@ struct Export: ParsableCommand {
             switch family {
             case WaveNet.family: _ = try WaveNet.load(staging)
             case WaveGlow.family: _ = try WaveGlow.load(staging)
-            default: throw ValidationError("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
+            default: throw NNError.invalidConfig("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
             }
             if rename(staging, output) != 0 {
-                throw ValidationError("could not write '\(output)': \(String(cString: strerror(errno))). Nothing was changed there.")
+                throw AudioIOError.writeFailed(path: output, reason: String(cString: strerror(errno)))
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
             common.note("wrote \(output): \(family), \(exported.tensors.count) tensors, \(String(format: "%.2f", Double(size) / 1e6)) MB\(half ? " (F16)" : "")")

@@ -159,13 +159,18 @@ struct Vocode: ParsableCommand {
     /// mel is vocoded alone; each output cut back to its own length); other vocoders take
     /// them in turn.
     private func vocodeBatch() throws {
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let outputs = batchOutputs()
+        /// Runs once every input has been checked: makes the folder and checks each output
+        /// path, so that nothing is created or replaced before the batch is known to be good.
+        func prepareOutputs() throws {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            for path in outputs { try AtomicFile.checkDestination(path) }
+        }
         if let checkpoint, try WaveNet.family(ofCheckpoint: checkpoint) == WaveNet.family {
-            try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
-                              fix: "They are a WaveGlow's; a WaveNet's sampling takes --temperature. ")
+            try rejectWaveGlowOptions(checkpoint)
             let model = try NeuralVocoding.waveNet(checkpoint)
             let mels = try inputs.map { try NeuralVocoding.mel(for: $0, model: model, note: common.note) }
+            try prepareOutputs()
             let preset = mels[0].1
             let frames = mels.map { $0.0.shape[1] }, longest = frames.max()!
             guard longest >= 1 else { throw DSPError.melMismatch("the inputs have no frames.") }
@@ -188,19 +193,22 @@ struct Vocode: ParsableCommand {
             }
             return
         }
-        // A WaveGlow (and its denoiser's bias) is loaded once for all inputs.
-        let waveGlow = try checkpoint.map { c in try WaveNet.family(ofCheckpoint: c) == WaveGlow.family ? try loadWaveGlow(c) : nil } ?? nil
+        // A WaveGlow is loaded once for all inputs, and its denoiser's bias measured once.
+        let model = try checkpoint.map { c in try WaveNet.family(ofCheckpoint: c) == WaveGlow.family ? try loadWaveGlowModel(c) : nil } ?? nil
         // Every input is checked before the first output is written: a bad one fails the
         // batch without having replaced any earlier output.
         for source in inputs {
             var one = self
             one.inputs = [source]
-            if let waveGlow {
-                _ = try one.waveGlowMel(waveGlow.0)
+            one.common.quiet = true             // its notes come when it is vocoded
+            if let model {
+                _ = try one.waveGlowMel(model)
             } else if checkpoint == nil {
                 _ = try one.loadMel()
             }
         }
+        try prepareOutputs()
+        let waveGlow = try model.map { m in (m, try checkpoint.flatMap { try waveGlowDenoiser(m, checkpoint: $0) }) }
         for (source, path) in zip(inputs, outputs) {
             var one = self
             one.batch = false
@@ -217,8 +225,7 @@ struct Vocode: ParsableCommand {
     private func vocodeNeural(_ checkpoint: String) throws {
         let family = try WaveNet.family(ofCheckpoint: checkpoint)
         if family == WaveGlow.family { return try vocodeWaveGlow(checkpoint) }
-        try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
-                              fix: "They are a WaveGlow's; a WaveNet's sampling takes --temperature. ")
+        try rejectWaveGlowOptions(checkpoint)
         let model = try NeuralVocoding.waveNet(checkpoint)
         let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
         let samples = mel.shape[1] * preset.hopLength
@@ -238,10 +245,23 @@ struct Vocode: ParsableCommand {
     /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure,
     /// once per checkpoint file: see DenoiserCache).
     private func loadWaveGlow(_ checkpoint: String) throws -> (WaveGlow, WaveGlowDenoiser?) {
+        let model = try loadWaveGlowModel(checkpoint)
+        return (model, try waveGlowDenoiser(model, checkpoint: checkpoint))
+    }
+
+    private func loadWaveGlowModel(_ checkpoint: String) throws -> WaveGlow {
         try rejectOptions(notFor: "'\(checkpoint)', a WaveGlow", [("--temperature", temperatureOption != nil)],
-                          fix: "It is a WaveNet's; a WaveGlow's noise level is --sigma. ")
-        let model = try WaveGlow.load(checkpoint)
-        return (model, (denoiseStrength ?? 0) > 0 ? try DenoiserCache.denoiser(model: model, checkpoint: checkpoint) : nil)
+                          fix: "--temperature is a WaveNet option; a WaveGlow's noise level is --sigma. ")
+        return try WaveGlow.load(checkpoint)
+    }
+
+    private func waveGlowDenoiser(_ model: WaveGlow, checkpoint: String) throws -> WaveGlowDenoiser? {
+        (denoiseStrength ?? 0) > 0 ? try DenoiserCache.denoiser(model: model, checkpoint: checkpoint) : nil
+    }
+
+    private func rejectWaveGlowOptions(_ checkpoint: String) throws {
+        try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
+                          fix: "--sigma and --denoise are WaveGlow options; a WaveNet's sampling takes --temperature. ")
     }
 
     private func vocodeWaveGlow(_ checkpoint: String, loaded: (WaveGlow, WaveGlowDenoiser?)) throws {
@@ -259,8 +279,7 @@ struct Vocode: ParsableCommand {
     private func waveGlowMel(_ model: WaveGlow) throws -> (Tensor, MelPreset) {
         let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
                                                             bands: model.config.nMelChannels, note: common.note)
-        guard mel.shape[1] >= 1 else { throw DSPError.melMismatch("'\(input)' has no frames; pass a mel of at least one frame.") }
-        return (mel, preset)
+        return (mel, preset)   // preset.validate refuses a mel without frames
     }
 
     /// The input's mel for Griffin-Lim: its preset's, with at least two frames.
