@@ -37,6 +37,15 @@ import TestSupport
             let h = p[0].conv1d(p[1], padding: .same).split(into: 2, axis: 1)
             return h[0].gatedTanh(sigmoidGate: h[1]).avgPool1d(kernelSize: 2).sum(axes: [1, 2])
         },
+        // Frozen weights: products whose other factor takes no gradient keep only the
+        // constant (SavedValues), and the recorded backward must still differentiate.
+        Case(name: "frozen conv, matmul and product weights", shapes: [[1, 2, 6], [3]]) { p in
+            var g = RandomGenerator(seed: 21)
+            let (w, m, k) = (Tensor.randomNormal([3, 2, 3], using: &g), Tensor.randomNormal([6, 2], using: &g),
+                             Tensor.randomNormal([1, 3, 6], using: &g))
+            let h = (p[0].conv1d(w, bias: p[1], padding: .same).tanh() * k).matmul(m)
+            return (h * 0.3).tanh().sum(axes: [1, 2])
+        },
         Case(name: "gated halves + pooling", shapes: [[1, 2, 8], [4, 2, 3]]) { p in
             p[0].conv1d(p[1], padding: .same).gatedTanhSigmoid(axis: 1).avgPool1d(kernelSize: 2).sum(axes: [1, 2])
         },
