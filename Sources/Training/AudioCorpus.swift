@@ -33,6 +33,8 @@ public struct AudioCorpus: Sendable {
     public let items: [AudioItem]
     public let speakers: [String]
     public let labels: [String]
+    /// What the scan left out and why, for the user (e.g. metadata rows without their wav).
+    public var notes: [String] = []
 
     static let audioExtensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "aiff", "aif", "au", "caf", "w64", "mp3"]
 
@@ -42,7 +44,7 @@ public struct AudioCorpus: Sendable {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw TrainingError.data("the data folder '\(root)' does not exist; make it (Recipes/data/ has scripts) or fix data.path in the recipe.")
         }
-        var items: [AudioItem] = [], speakers: [String] = [], labels: [String] = []
+        var items: [AudioItem] = [], speakers: [String] = [], labels: [String] = [], notes: [String] = []
         switch layout {
         case .folder:
             items = audioFiles(under: root).map { AudioItem(path: $0, text: nil, speaker: nil, label: nil) }
@@ -51,12 +53,16 @@ public struct AudioCorpus: Sendable {
             guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
                 throw TrainingError.data("'\(csv)' is missing; an LJSpeech folder needs metadata.csv and wavs/ (or use layout: folder).")
             }
+            var missing: [String] = []
             for line in text.split(whereSeparator: \.isNewline) {
                 let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
                 guard fields.count >= 2 else { continue }
                 let path = root + "/wavs/" + fields[0] + ".wav"
-                guard FileManager.default.fileExists(atPath: path) else { continue }
+                guard FileManager.default.fileExists(atPath: path) else { missing.append(fields[0]); continue }
                 items.append(AudioItem(path: path, text: fields.count >= 3 && !fields[2].isEmpty ? fields[2] : fields[1], speaker: nil, label: nil))
+            }
+            if !missing.isEmpty {
+                notes.append("\(missing.count) row\(missing.count == 1 ? "" : "s") of metadata.csv name\(missing.count == 1 ? "s" : "") a missing wav (\(Self.firstFew(missing))); skipped")
             }
         case .vctk, .sc09:
             var base = root
@@ -80,7 +86,44 @@ public struct AudioCorpus: Sendable {
         guard !items.isEmpty else {
             throw TrainingError.data("no audio found in '\(root)' for the \(layout.rawValue) layout; check data.path and data.layout in the recipe.")
         }
-        return AudioCorpus(root: root, layout: layout, items: items, speakers: speakers, labels: labels)
+        return AudioCorpus(root: root, layout: layout, items: items, speakers: speakers, labels: labels, notes: notes)
+    }
+
+    /// The same corpus with only `items` (e.g. the readable ones).
+    public func keeping(_ items: [AudioItem]) -> AudioCorpus {
+        AudioCorpus(root: root, layout: layout, items: items, speakers: speakers, labels: labels, notes: notes)
+    }
+
+    static func firstFew(_ names: [String]) -> String {
+        names.prefix(3).joined(separator: ", ") + (names.count > 3 ? ", …" : "")
+    }
+
+    /// Opens every clip's header before training: clips that cannot be read (damaged, empty,
+    /// not audio, a macOS `._` resource file) are left out with a note, rather than failing a
+    /// step hours into a run; a clip at another rate is an error when resampling is off.
+    /// Returns the readable items, each with its length in samples at `sampleRate`.
+    public func readableItems(sampleRate: Int, allowResampling: Bool) throws -> (items: [AudioItem], lengths: [Int], notes: [String]) {
+        var kept: [AudioItem] = [], lengths: [Int] = [], unreadable: [String] = []
+        for item in items {
+            guard !(item.path as NSString).lastPathComponent.hasPrefix("._"),
+                  let info = try? SoundFile.info(item.path), info.frames > 0 else {
+                unreadable.append(item.path)
+                continue
+            }
+            if info.sampleRate != sampleRate && !allowResampling {
+                throw TrainingError.data("'\(item.path)' is \(info.sampleRate) Hz but the recipe expects \(sampleRate) Hz and data.resample is false; resample the corpus or set resample: true.")
+            }
+            kept.append(item)
+            lengths.append(Int((Double(info.frames) * Double(sampleRate) / Double(info.sampleRate)).rounded(.down)))
+        }
+        var notes: [String] = []
+        if !unreadable.isEmpty {
+            notes.append("\(unreadable.count) file\(unreadable.count == 1 ? " is" : "s are") not readable audio (\(Self.firstFew(unreadable))); left out")
+        }
+        guard !kept.isEmpty else {
+            throw TrainingError.data("none of the \(items.count) files in '\(root)' is readable audio; check data.path and the files.")
+        }
+        return (kept, lengths, notes)
     }
 
     static func audioFiles(under root: String) -> [String] {

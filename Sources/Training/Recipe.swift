@@ -116,6 +116,19 @@ public struct Recipe: Codable, Sendable {
             if let c = clipGradNorm, !(c > 0) { throw TrainingError.recipe("optimizer.clip_grad_norm must be positive, got \(c).") }
             if let e = ema, !(e > 0 && e < 1) { throw TrainingError.recipe("optimizer.ema must be in (0, 1), got \(e).") }
             guard learningRate > 0 else { throw TrainingError.recipe("optimizer.learning_rate must be positive, got \(learningRate).") }
+            guard momentum >= 0 && momentum < 1 else { throw TrainingError.recipe("optimizer.momentum must be in [0, 1), got \(momentum).") }
+            guard weightDecay >= 0 else { throw TrainingError.recipe("optimizer.weight_decay must be ≥ 0, got \(weightDecay).") }
+            switch schedule {
+            case .constant: break
+            case let .step(size, gamma):
+                guard size >= 1, gamma > 0 else { throw TrainingError.recipe("optimizer.schedule step needs stepSize ≥ 1 and gamma > 0, got \(size) and \(gamma).") }
+            case let .exponential(gamma):
+                guard gamma > 0 else { throw TrainingError.recipe("optimizer.schedule exponential needs gamma > 0, got \(gamma).") }
+            case let .cosine(period, minimum):
+                guard period >= 1, minimum >= 0 else { throw TrainingError.recipe("optimizer.schedule cosine needs period ≥ 1 and minimum ≥ 0, got \(period) and \(minimum).") }
+            case let .linearWarmup(steps):
+                guard steps >= 1 else { throw TrainingError.recipe("optimizer.schedule linearWarmup needs steps ≥ 1, got \(steps).") }
+            }
         }
     }
 
@@ -128,6 +141,7 @@ public struct Recipe: Codable, Sendable {
         public var validateEvery: Int = 500
         public var logEvery: Int = 50
         public var seed: UInt64 = 0
+        public static let maxCropSamples = 1 << 20
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case steps, seed
@@ -150,6 +164,11 @@ public struct Recipe: Codable, Sendable {
             for (key, v) in [("batch_size", batchSize), ("crop_samples", cropSamples), ("steps", steps),
                              ("checkpoint_every", checkpointEvery), ("validate_every", validateEvery), ("log_every", logEvery)] where v < 1 {
                 throw TrainingError.recipe("training.\(key) must be at least 1, got \(v).")
+            }
+            // A crop is held for every layer's activations: 2^20 samples (47 s at 22 050 Hz)
+            // is far beyond what vocoders train on and already gigabytes per clip.
+            guard cropSamples <= Self.maxCropSamples else {
+                throw TrainingError.recipe("training.crop_samples is \(cropSamples); at most \(Self.maxCropSamples) (vocoders train on 8 000–16 000).")
             }
         }
     }

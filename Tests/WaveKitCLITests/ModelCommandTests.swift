@@ -29,6 +29,57 @@ import Testing
         return (dir, run + "/checkpoint.safetensors")
     }
 
+    /// A corpus with a damaged clip, a metadata row without its wav and
+    /// a clip shorter than a crop: the run starts, and says what it left out or padded. Bad
+    /// values and a --out among other files are refused before any work.
+    @Test func corpusProblemsAreNotedOrRefused() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wavs = dir.appendingPathComponent("data/wavs")
+        try FileManager.default.createDirectory(at: wavs, withIntermediateDirectories: true)
+        var csv = ""
+        for i in 1...3 {
+            try AudioCommandTests.writeTone(wavs.appendingPathComponent("LJ001-000\(i).wav"), seconds: i == 3 ? 0.02 : 0.4)
+            csv += "LJ001-000\(i)|tone|tone\n"
+        }
+        try Data("not audio".utf8).write(to: wavs.appendingPathComponent("LJ001-0004.wav"))
+        csv += "LJ001-0004|damaged|damaged\nLJ001-0009|missing|missing\n"
+        try csv.write(to: dir.appendingPathComponent("data/metadata.csv"), atomically: true, encoding: .utf8)
+        func recipe(_ name: String, optimizer: String = "{kind: adam, learning_rate: 0.001}", crop: Int = 1024) throws -> String {
+            // data.path relative to the recipe's folder (the test runs from elsewhere).
+            let text = """
+            name: \(name)
+            data: {path: data, layout: ljspeech, sample_rate: 22050, mel_preset: tacotron2, validation_fraction: 0}
+            model: {family: wavenet, preset: small, config: {layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8}}
+            optimizer: \(optimizer)
+            training: {batch_size: 2, crop_samples: \(crop), steps: 1, checkpoint_every: 1, validate_every: 1, log_every: 1}
+            """
+            let path = dir.appendingPathComponent(name + ".yaml").path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try CLITests.run(["train", try recipe("good"), "--out", dir.appendingPathComponent("run").path])
+        #expect(good.status == 0, "\(good.stderr)")
+        for needle in ["1 row of metadata.csv names a missing wav (LJ001-0009)", "1 file is not readable audio", "left out",
+                       "1 of 3 clips are shorter than a 1024-sample crop", "3 clips in"] {
+            #expect(good.stderr.contains(needle), "\(needle): \(good.stderr)")
+        }
+        let other = dir.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        try Data("mine".utf8).write(to: other.appendingPathComponent("validation.txt"))
+        for (args, needle) in [
+            (["train", try recipe("momentum", optimizer: "{kind: sgd, learning_rate: 0.1, momentum: -1}")], "optimizer.momentum"),
+            (["train", try recipe("warmup", optimizer: "{kind: adam, learning_rate: 0.1, schedule: {linearWarmup: {steps: 0}}}")], "linearWarmup needs steps"),
+            (["train", try recipe("huge", crop: 100_000_000)], "crop_samples is 100000000"),
+            (["train", try recipe("good"), "--out", other.path], "holds other files and no run"),
+        ] {
+            let r = try CLITests.run(args + (args.contains("--out") ? [] : ["--out", dir.appendingPathComponent("never").path]))
+            #expect(r.status == 1 && r.stderr.contains(needle), "\(args): \(r.stderr)")
+        }
+        #expect(try String(contentsOf: other.appendingPathComponent("validation.txt"), encoding: .utf8) == "mine")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path))
+    }
+
     @Test func trainVocodeScoreAndErrors() throws {
         let (dir, checkpoint) = try Self.trainedRun()
         defer { try? FileManager.default.removeItem(at: dir) }

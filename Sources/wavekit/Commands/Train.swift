@@ -26,6 +26,19 @@ struct Train: ParsableCommand {
     @Option(help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
     @OptionGroup var common: CommonOptions
 
+    /// --out must be a run folder, a new one or an empty one: a run writes checkpoint.safetensors,
+    /// validation.txt and event files, which must not land among other files.
+    static func checkRunFolder(_ folder: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw TrainingError.recipe("'\(folder)' is a file; pass a folder for the run to --out.") }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let isRun = names.contains("checkpoint.safetensors") || names.contains { $0.hasPrefix("events.out.tfevents.") }
+        if !names.filter({ !$0.hasPrefix(".") }).isEmpty && !isRun {
+            throw TrainingError.recipe("'\(folder)' holds other files and no run; pass a new or empty folder to --out.")
+        }
+    }
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps).") }
     }
@@ -39,10 +52,34 @@ struct Train: ParsableCommand {
             if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
                 throw TrainingError.recipe("'\(folder)' holds no checkpoint to resume; drop --resume to start the run there.")
             }
-            let corpus = try AudioCorpus.scan(r.data.path, layout: r.data.layout)
-            let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
-            common.note("\(corpus.items.count) clips in \(r.data.path) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
+            try Self.checkRunFolder(folder)
+            if let maxSteps, maxSteps > r.training.steps {
+                common.note("note: --max-steps \(maxSteps) is beyond the recipe's \(r.training.steps) steps; the run ends at \(r.training.steps) (raise training.steps to go further)")
+            }
+            // A relative data.path is taken from the recipe's folder when it is there, else from
+            // the current folder (the bundled recipes name data/… from the repository's root).
+            var dataPath = r.data.path
+            if !dataPath.hasPrefix("/") {
+                let beside = URL(fileURLWithPath: recipe).deletingLastPathComponent().appendingPathComponent(dataPath).standardized.path
+                if FileManager.default.fileExists(atPath: beside) { dataPath = beside }
+            }
+            let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
+            for note in scanned.notes { common.note("note: " + note) }
+            let readable = try scanned.readableItems(sampleRate: r.data.sampleRate, allowResampling: r.data.resample)
+            for note in readable.notes { common.note("note: " + note) }
+            let corpus = scanned.keeping(readable.items)
             let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
+            let hop = preset?.hopLength ?? 1
+            let crop = preset == nil ? r.training.cropSamples : Swift.max(1, r.training.cropSamples / hop) * hop
+            if crop != r.training.cropSamples {
+                common.note("note: training.crop_samples \(r.training.cropSamples) is taken as \(crop), whole mel frames of \(hop) samples")
+            }
+            let short = readable.lengths.filter { $0 < crop }.count
+            if short > 0 {
+                common.note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
+            }
+            let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
+            common.note("\(corpus.items.count) clips in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
             if let preset, preset.sampleRate != r.data.sampleRate {
                 throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
             }

@@ -155,7 +155,12 @@ struct Score: ParsableCommand {
                 samples = Array(samples.prefix(frames * preset.hopLength))
                 m = m!.sliced(axis: 1, end: frames)
             } else {
-                samples = try SoundFile.read(audio, mixDown: true).monoSamples
+                var read = try SoundFile.read(audio, mixDown: true)
+                if let trained = try Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? ""), read.sampleRate != trained {
+                    common.note("resampling \(read.sampleRate) Hz → \(trained) Hz (the rate the model was trained at)")
+                    read = try Resampler.resample(read, to: trained)
+                }
+                samples = read.monoSamples
             }
             guard samples.count > 1 else { throw AudioIOError.emptyAudio(audio) }
             let nll = withoutGradient {
