@@ -158,6 +158,43 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
     /// Linear warm-up to the base rate over `steps` steps: base · min(1, (t + 1) / steps).
     case linearWarmup(steps: Int)
 
+    private struct Key: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    static let names = "constant, step {step_size, gamma}, exponential {gamma}, cosine {period, minimum} or linear_warmup {steps}"
+
+    /// One key naming the schedule over its parameters, e.g. `{cosine: {period: 3600,
+    /// minimum: 1.0e-5}}`; parameter and schedule names in snake_case or camelCase; `constant`
+    /// also as a plain string.
+    public init(from decoder: Decoder) throws {
+        if let s = try? decoder.singleValueContainer().decode(String.self), s == "constant" { self = .constant; return }
+        let c = try decoder.container(keyedBy: Key.self)
+        guard c.allKeys.count == 1, let key = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "a schedule is one key of \(Self.names), e.g. {cosine: {period: 3600, minimum: 1.0e-5}}"))
+        }
+        func value<T: Decodable>(_ names: String...) throws -> T {
+            let n = try c.nestedContainer(keyedBy: Key.self, forKey: key)
+            for name in names { if let v = try n.decodeIfPresent(T.self, forKey: Key(name)) { return v } }
+            throw DecodingError.keyNotFound(Key(names[0]), .init(codingPath: n.codingPath, debugDescription: "missing"))
+        }
+        switch key.stringValue {
+        case "constant": self = .constant
+        case "step": self = .step(stepSize: try value("step_size", "stepSize"), gamma: try value("gamma"))
+        case "exponential": self = .exponential(gamma: try value("gamma"))
+        case "cosine": self = .cosine(period: try value("period"), minimum: try value("minimum"))
+        case "linear_warmup", "linearWarmup": self = .linearWarmup(steps: try value("steps"))
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key],
+                debugDescription: "unknown schedule '\(key.stringValue)'; use \(Self.names)"))
+        }
+    }
+
     /// The learning rate at step `t` for base rate `base`.
     public func rate(at t: Int, base: Float) -> Float {
         switch self {

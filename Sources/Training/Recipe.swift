@@ -77,7 +77,7 @@ public struct Recipe: Codable, Sendable {
     }
 
     public struct OptimizerSection: Codable, Sendable {
-        public enum Kind: String, Codable, Sendable { case adam, adamw, sgd }
+        public enum Kind: String, Codable, CaseIterable, Sendable { case adam, adamw, sgd }
         public var kind: Kind = .adam
         public var learningRate: Float = 1e-3
         public var betas: [Float] = [0.9, 0.999]
@@ -232,12 +232,24 @@ public enum StrictKeys {
     public static func describe(_ e: DecodingError) -> String {
         func path(_ ctx: DecodingError.Context) -> String { ctx.codingPath.map(\.stringValue).joined(separator: ".") }
         switch e {
-        case let .typeMismatch(type, ctx): return "key '\(path(ctx))' has the wrong type: expected \(type) (\(ctx.debugDescription))."
+        case let .typeMismatch(type, ctx):
+            return "key '\(path(ctx))' has the wrong type: expected \(type) (\(ctx.debugDescription))."
         case let .valueNotFound(type, ctx): return "key '\(path(ctx))' is empty; expected \(type)."
         case let .keyNotFound(key, ctx):
             let p = path(ctx)
             return "missing key '\(p.isEmpty ? key.stringValue : p + "." + key.stringValue)'."
-        case let .dataCorrupted(ctx): return "key '\(path(ctx))': \(ctx.debugDescription)"
+        case let .dataCorrupted(ctx):
+            // Foundation's decoder reports a number that does not fit its type (2.5 for a
+            // count, -1 for a seed) without a key.
+            if ctx.codingPath.isEmpty {
+                return "a value does not fit its key's type: a fraction or a negative number where a whole number is expected (batch_size, crop_samples, steps, seed, …)?"
+            }
+            let choices: [String: [String]] = ["layout": CorpusLayout.allCases.map(\.rawValue),
+                                               "kind": Recipe.OptimizerSection.Kind.allCases.map(\.rawValue)]
+            if ctx.debugDescription.hasPrefix("Cannot initialize"), let last = ctx.codingPath.last?.stringValue, let names = choices[last] {
+                return "key '\(path(ctx))' must be one of \(names.joined(separator: ", "))."
+            }
+            return "key '\(path(ctx))': \(ctx.debugDescription)"
         @unknown default: return "\(e)"
         }
     }

@@ -45,7 +45,7 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(j.training.batchSize == 4 && j.optimizer.kind == .adam)
     }
 
-    @Test func unknownKeysAndWrongTypesAreNamed() {
+    @Test func unknownKeysAndWrongTypesAreNamed() throws {
         func message(_ text: String) -> String {
             do { _ = try Recipe.parse(text, source: "r.yaml"); return "" } catch { return "\(error)" }
         }
@@ -57,6 +57,15 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(missing.contains("missing key 'data'"))
         #expect(message("data: [1, 2").contains("not valid YAML"))
         #expect(message(Self.yaml.replacingOccurrences(of: "batch_size: 2", with: "batch_size: 0")).contains("training.batch_size must be at least 1"))
+        // A fraction for a count, an enum value not in the list, an unknown schedule, and a
+        // schedule in snake_case (which is accepted, as everything else in a recipe).
+        #expect(message(Self.yaml.replacingOccurrences(of: "batch_size: 2", with: "batch_size: 2.5")).contains("whole number"))
+        #expect(message(Self.yaml.replacingOccurrences(of: "layout: ljspeech", with: "layout: LJSpeech")).contains("must be one of folder, ljspeech, vctk, sc09"))
+        func schedule(_ s: String) -> String { Self.yaml.replacingOccurrences(of: "schedule: {cosine: {period: 100, minimum: 0.00001}}", with: "schedule: \(s)") }
+        #expect(message(schedule("{bogus: 1}")).contains("unknown schedule 'bogus'"))
+        #expect(message(schedule("{step: {step_size: 0, gamma: 0.5}}")).contains("stepSize ≥ 1"))
+        #expect(try Recipe.parse(schedule("{step: {step_size: 3, gamma: 0.5}}"), source: "r.yaml").optimizer.schedule == .step(stepSize: 3, gamma: 0.5))
+        #expect(try Recipe.parse(schedule("{linear_warmup: {steps: 4}}"), source: "r.yaml").optimizer.schedule == .linearWarmup(steps: 4))
     }
 }
 
