@@ -80,6 +80,42 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("never").path))
     }
 
+    /// A speaker-conditioned vocoder: --speaker picks the embedding in vocode and score, is
+    /// range-checked, and is refused by models without speakers.
+    @Test func speakersAreChosenAndChecked() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (speaker, i) in [("p225", 1), ("p225", 2), ("p226", 1), ("p226", 2)] {
+            let folder = dir.appendingPathComponent("vctk/\(speaker)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try AudioCommandTests.writeTone(folder.appendingPathComponent("\(speaker)_00\(i).wav"), seconds: 0.3)
+        }
+        let recipe = dir.appendingPathComponent("spk.yaml").path
+        try """
+        name: spk
+        data: {path: vctk, layout: vctk, sample_rate: 22050, mel_preset: tacotron2, validation_fraction: 0}
+        model: {family: wavenet, preset: small, config: {layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8, n_speakers: 2, gin_channels: 4}}
+        training: {batch_size: 2, crop_samples: 1024, steps: 1, checkpoint_every: 1, validate_every: 1, log_every: 1}
+        """.write(toFile: recipe, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let t = try CLITests.run(["train", recipe, "--out", run, "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let ckpt = run + "/checkpoint.safetensors", clip = dir.appendingPathComponent("vctk/p226/p226_001.wav").path
+        let outs = try [0, 1].map { s -> [Float] in
+            let out = dir.appendingPathComponent("s\(s).wav").path
+            let v = try CLITests.run(["vocode", clip, "--checkpoint", ckpt, "-o", out, "--speaker", "\(s)", "--quiet"])
+            #expect(v.status == 0, "\(v.stderr)")
+            return try AudioCommandTests.samples(out)
+        }
+        #expect(outs[0] != outs[1])
+        let scores = try [0, 1].map { s in try CLITests.run(["score", "--checkpoint", ckpt, clip, "--speaker", "\(s)", "--json"]).stdout }
+        #expect(scores[0] != scores[1] && scores.allSatisfy { $0.contains("nll_per_sample") })
+        let range = try CLITests.run(["vocode", clip, "--checkpoint", ckpt, "-o", dir.appendingPathComponent("x.wav").path, "--speaker", "2"])
+        #expect(range.status == 1 && range.stderr.contains("the model has 2 speakers"), "\(range.stderr)")
+        let gl = try CLITests.run(["vocode", clip, "-o", dir.appendingPathComponent("x.wav").path, "--speaker", "1"])
+        #expect(gl.status == 64 && gl.stderr.contains("--speaker does not apply to Griffin-Lim"), "\(gl.stderr)")
+    }
+
     @Test func trainVocodeScoreAndErrors() throws {
         let (dir, checkpoint) = try Self.trainedRun()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -94,6 +94,8 @@ struct Train: ParsableCommand {
                     throw TrainingError.recipe("the corpus has \(corpus.speakers.count) speakers but the model's n_speakers is \(n); raise model.config.n_speakers.")
                 }
                 if r.data.layout != .vctk { common.note("note: n_speakers is set but the \(r.data.layout.rawValue) layout has no speakers; every clip is speaker 0") }
+            } else if corpus.speakers.count > 1 {
+                common.note("note: the corpus has \(corpus.speakers.count) speakers but the model has no speaker conditioning; set model.config.n_speakers to \(corpus.speakers.count) to condition on them")
             }
             common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
             let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)

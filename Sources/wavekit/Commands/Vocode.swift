@@ -47,6 +47,8 @@ struct Vocode: ParsableCommand {
     var preset: String?
     @Option(name: .customLong("iterations"), help: "Griffin-Lim iterations (default 32).")
     var iterationsOption: Int?
+    @Option(help: "Speaker id for speaker-conditioned WaveNets (default 0).")
+    var speaker: Int?
     @Option(help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
     var seed: UInt64 = 0
     @OptionGroup var common: CommonOptions
@@ -94,8 +96,8 @@ struct Vocode: ParsableCommand {
                               fix: "For Griffin-Lim, drop --checkpoint. ")
         } else {
             try rejectOptions(notFor: "Griffin-Lim",
-                              [("--temperature", temperatureOption != nil), ("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
-                              fix: "--temperature is a WaveNet's, --sigma and --denoise a WaveGlow's: pass the model's --checkpoint. ")
+                              [("--temperature", temperatureOption != nil), ("--speaker", speaker != nil), ("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
+                              fix: "--temperature and --speaker are a WaveNet's, --sigma and --denoise a WaveGlow's: pass the model's --checkpoint. ")
         }
         if batch {
             var isDir: ObjCBool = false
@@ -170,6 +172,7 @@ struct Vocode: ParsableCommand {
             try rejectWaveGlowOptions(checkpoint)
             let model = try NeuralVocoding.waveNet(checkpoint)
             let mels = try inputs.map { try NeuralVocoding.mel(for: $0, model: model, note: common.note) }
+            let speakers = try NeuralVocoding.speakers(for: model, speaker, count: inputs.count, checkpoint: checkpoint)
             try prepareOutputs()
             let preset = mels[0].1
             let frames = mels.map { $0.0.shape[1] }, longest = frames.max()!
@@ -183,7 +186,7 @@ struct Vocode: ParsableCommand {
             let samples = longest * preset.hopLength
             let progress = ProgressLine("wavenet ×\(inputs.count)", total: samples, unit: "samples", enabled: !common.quiet)
             let audio = WaveNetGenerator(model: model, batch: inputs.count)
-                .generate(samples: samples, mel: padded, speakers: model.config.nSpeakers == nil ? nil : Array(repeating: 0, count: inputs.count),
+                .generate(samples: samples, mel: padded, speakers: speakers,
                           temperature: temperature, seed: seed, threads: Threading.threads) { done, _ in progress.update(done) }
             for (i, path) in outputs.enumerated() {
                 let clip = Array(audio[i].prefix(frames[i] * preset.hopLength))
@@ -231,7 +234,7 @@ struct Vocode: ParsableCommand {
         let samples = mel.shape[1] * preset.hopLength
         let progress = ProgressLine("wavenet", total: samples, unit: "samples", enabled: !common.quiet)
         let audio = WaveNetGenerator(model: model)
-            .generate(samples: samples, mel: mel.unsqueezed(axis: 0), speakers: model.config.nSpeakers == nil ? nil : [0],
+            .generate(samples: samples, mel: mel.unsqueezed(axis: 0), speakers: try NeuralVocoding.speakers(for: model, speaker, count: 1, checkpoint: checkpoint),
                       temperature: temperature, seed: seed) { done, _ in progress.update(done) }[0]
         try SoundFile.write(Audio(mono: audio, sampleRate: preset.sampleRate), to: output,
                             comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) seed=\(seed) \(preset.summary)")
@@ -250,8 +253,8 @@ struct Vocode: ParsableCommand {
     }
 
     private func loadWaveGlowModel(_ checkpoint: String) throws -> WaveGlow {
-        try rejectOptions(notFor: "'\(checkpoint)', a WaveGlow", [("--temperature", temperatureOption != nil)],
-                          fix: "--temperature is a WaveNet option; a WaveGlow's noise level is --sigma. ")
+        try rejectOptions(notFor: "'\(checkpoint)', a WaveGlow", [("--temperature", temperatureOption != nil), ("--speaker", speaker != nil)],
+                          fix: "They are WaveNet options; a WaveGlow's noise level is --sigma. ")
         return try WaveGlow.load(checkpoint)
     }
 

@@ -41,6 +41,18 @@ enum NeuralVocoding {
         return (try MelSpectrogram(preset: preset)(samples), preset, samples)
     }
 
+    /// The speaker id of each of `count` utterances for a WaveNet: --speaker (default 0) when
+    /// the model is speaker-conditioned, nil when it is not (where --speaker is an error).
+    static func speakers(for model: WaveNet, _ speaker: Int?, count: Int, checkpoint: String) throws -> [Int]? {
+        guard let n = model.config.nSpeakers else {
+            if speaker != nil { throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.") }
+            return nil
+        }
+        let id = speaker ?? 0
+        guard id >= 0 && id < n else { throw NNError.invalidConfig("--speaker \(id) is out of range: the model has \(n) speakers (0…\(n - 1)).") }
+        return Array(repeating: id, count: count)
+    }
+
     /// A mel-conditioned WaveNet's mel for `input` (see checkMel).
     static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
         guard let cin = model.config.cinChannels else {
@@ -91,14 +103,7 @@ struct Generate: ParsableCommand {
             if c.cinChannels != nil {
                 throw NNError.invalidConfig("'\(checkpoint)' is a mel-conditioned vocoder; use `wavekit vocode --checkpoint \(checkpoint) MEL.npy`.")
             }
-            var speakers: [Int]?
-            if let n = c.nSpeakers {
-                let id = speaker ?? 0
-                guard id >= 0 && id < n else { throw NNError.invalidConfig("--speaker \(id) is out of range: the model has \(n) speakers (0…\(n - 1)).") }
-                speakers = Array(repeating: id, count: count)
-            } else if speaker != nil {
-                throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.")
-            }
+            let speakers = try NeuralVocoding.speakers(for: model, speaker, count: count, checkpoint: checkpoint)
             let trained = try Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? "")
             let rate = sampleRate ?? trained ?? 16000
             if let sampleRate, let trained, sampleRate != trained {
@@ -128,14 +133,19 @@ struct Score: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
     @Argument(help: "Audio file.") var audio: String
     @Option(help: "Mel-spectrogram (.npy) to condition on instead of the audio's own.") var mel: String?
+    @Option(help: "Speaker id for speaker-conditioned WaveNets (default 0).") var speaker: Int?
     @Flag(help: "Print one JSON object (nll_per_sample, bits_per_sample, samples).") var json = false
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try reportingErrors {
             common.apply()
-            if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family { return try scoreWaveGlow() }
+            if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family {
+                if speaker != nil { throw ValidationError("--speaker does not apply to '\(checkpoint)', a WaveGlow (it has no speakers). Drop it.") }
+                return try scoreWaveGlow()
+            }
             let model = try NeuralVocoding.waveNet(checkpoint)
+            let speakers = try NeuralVocoding.speakers(for: model, speaker, count: 1, checkpoint: checkpoint)
             var samples: [Float]
             var m: Tensor?
             if model.config.cinChannels != nil {
@@ -165,7 +175,7 @@ struct Score: ParsableCommand {
             guard samples.count > 1 else { throw AudioIOError.emptyAudio(audio) }
             let nll = withoutGradient {
                 model.negativeLogLikelihood(audio: Tensor(shape: [1, samples.count], scalars: samples),
-                                            mel: m?.unsqueezed(axis: 0), speakers: model.config.nSpeakers == nil ? nil : [0]).item
+                                            mel: m?.unsqueezed(axis: 0), speakers: speakers).item
             }
             printResult(nll: nll, samples: samples.count)
         }
