@@ -53,13 +53,23 @@ public final class Trainer {
         }
         ema = o.ema.map { ExponentialMovingAverage(of: task.module, decay: $0) }
         try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
+        // A run killed while writing (kill -9, power loss) leaves its temporary checkpoint;
+        // the finished one was never touched, so the leftover is only clutter.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: runFolder)) ?? []
+        where name.hasPrefix(".checkpoint.safetensors.") && name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: runFolder + "/" + name)
+        }
     }
 
     /// Continues from the run folder's checkpoint: model, optimizer state, EMA and step.
     public func resume() throws {
         let file = try Safetensors.read(checkpointPath)
         guard file.metadata[Checkpoint.familyKey] == task.family else {
-            throw NNError.wrongFamily(path: checkpointPath, found: file.metadata[Checkpoint.familyKey] ?? "unknown", expected: task.family)
+            throw TrainingError.recipe("'\(checkpointPath)' holds a \(file.metadata[Checkpoint.familyKey] ?? "unknown") model but the recipe trains a \(task.family); resume with the recipe it was trained with, or pass --out for a new run.")
+        }
+        // A changed model config would otherwise surface as every mismatched tensor.
+        if let saved = file.metadata[Checkpoint.configKey], let changed = Self.changedKeys(saved, task.configJSON), !changed.isEmpty {
+            throw TrainingError.recipe("the recipe's model differs from the checkpoint's in \(changed.joined(separator: ", ")); resume with the recipe it was trained with, or pass --out for a new run.")
         }
         try task.module.load(file.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }, source: checkpointPath)
         try optimizer.load(Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("optimizer.") }
@@ -69,6 +79,14 @@ public final class Trainer {
             let saved = Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("ema.") }.map { (String($0.key.dropFirst(4)), $0.value) })
             ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
         }
+    }
+
+    /// The top-level keys whose values differ between two JSON objects (nil if either is not one).
+    static func changedKeys(_ a: String, _ b: String?) -> [String]? {
+        guard let b, let x = try? JSONSerialization.jsonObject(with: Data(a.utf8)) as? [String: Any],
+              let y = try? JSONSerialization.jsonObject(with: Data(b.utf8)) as? [String: Any] else { return nil }
+        func canonical(_ v: Any?) -> Data? { v.flatMap { try? JSONSerialization.data(withJSONObject: [$0], options: [.sortedKeys]) } }
+        return Set(x.keys).union(y.keys).sorted().filter { canonical(x[$0]) != canonical(y[$0]) }
     }
 
     /// Runs until `maxSteps` (default: the recipe's steps) or Ctrl-C. Returns true when stopped by Ctrl-C.

@@ -131,6 +131,16 @@ import Testing
         #expect(again.status != 0 && again.stderr.contains("--resume"))
         let resumed = try CLITests.run(["train", recipe, "--out", run, "--resume", "--max-steps", "2"])
         #expect(resumed.status == 0 && resumed.stderr.contains("resumed at step 2"), "\(resumed.stderr)")
+        // Resuming with a changed model names what changed, not every mismatched tensor; a
+        // temporary checkpoint left by a killed write is cleared.
+        let changed = dir.appendingPathComponent("changed.yaml").path
+        try String(contentsOfFile: recipe, encoding: .utf8).replacingOccurrences(of: "layers: 2", with: "layers: 3")
+            .write(toFile: changed, atomically: true, encoding: .utf8)
+        let stale = run + "/.checkpoint.safetensors.DEADBEEF.tmp"
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: stale))
+        let mismatch = try CLITests.run(["train", changed, "--out", run, "--resume"])
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("differs from the checkpoint's in layers"), "\(mismatch.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale))
 
         let wav = dir.appendingPathComponent("data/wavs/LJ001-0001.wav").path
         let out = dir.appendingPathComponent("vocoded.wav").path
