@@ -104,8 +104,17 @@ public final class Trainer {
         let start = Date()
         let firstStep = step
         var interrupted = false
+        var saved = step
+        // A clip that fails to load mid-run (its header read fine at the start): keep the
+        // steps made since the last checkpoint, and say how to go on.
+        func loading<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                if step > saved { try saveCheckpoint() }
+                throw TrainingError.data("\(error) (at step \(step + 1); checkpoint at step \(step) in \(checkpointPath): fix or remove the file, then train again with --resume)")
+            }
+        }
         while step < last {
-            let batch = try prefetcher.batch(for: step)
+            let batch = try loading { try prefetcher.batch(for: step) }
             optimizer.learningRate = recipe.optimizer.schedule.rate(at: step, base: recipe.optimizer.learningRate)
             let loss = task.loss(batch)
             guard loss.item.isFinite else {
@@ -118,7 +127,7 @@ public final class Trainer {
             step += 1
             losses.append(loss.item)
             var validationLoss: Float?
-            if step % t.validateEvery == 0 || step == last { validationLoss = try validate() }
+            if step % t.validateEvery == 0 || step == last { validationLoss = try loading { try validate() } }
             if step % t.logEvery == 0 || step == last || validationLoss != nil {
                 let elapsed = Date().timeIntervalSince(start)
                 let rate = Double(step - firstStep) / Swift.max(elapsed, 1e-9)
@@ -131,10 +140,10 @@ public final class Trainer {
             }
             if let validationLoss = validationLoss, let log, let preview = task.preview, let v = validation {
                 _ = validationLoss
-                try logPreview(preview, loader: v, log: log)
+                try loading { try logPreview(preview, loader: v, log: log) }
             }
             if interruptRequested != 0 { interrupted = true; try saveCheckpoint(); break }
-            if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint() }
+            if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
         }
         log?.flush()
         return interrupted

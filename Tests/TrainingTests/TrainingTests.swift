@@ -191,6 +191,29 @@ final class TinyPredictor: Module {
         #expect(framed.count >= 1 + 30 * 2)
     }
 
+    /// A clip that fails to load mid-run (here: deleted after the loader was made) stops the
+    /// run with the step, a checkpoint of the steps made so far, and how to go on.
+    @Test func aClipThatFailsMidRunKeepsTheStepsMade() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 40, root: root)
+        loader.cacheLimit = 0                                   // read every clip every time
+        let t = try Self.trainer(recipe, loader, run: root + "/run")
+        var reports = 0
+        do {
+            try t.run { _ in
+                reports += 1
+                if reports == 6 { try? FileManager.default.removeItem(atPath: root + "/data/b.wav") }
+            }
+            Issue.record("the run should have stopped")
+        } catch {
+            #expect("\(error)".contains("--resume") && "\(error)".contains("b.wav"), "\(error)")
+        }
+        #expect(t.step >= 6 && t.step < 40)
+        let saved = try Safetensors.read(t.checkpointPath).metadata["wavekit.step"]
+        #expect(saved == "\(t.step)", "checkpoint at \(saved ?? "none"), run at \(t.step)")
+    }
+
     /// Stopping after 6 steps and resuming gives exactly the losses of an uninterrupted run.
     @Test func resumeContinuesExactly() throws {
         let root = try temporaryFolder()
