@@ -225,6 +225,8 @@ public enum Safetensors {
 public enum Checkpoint {
     public static let familyKey = "wavekit.family"
     public static let configKey = "wavekit.config"
+    /// Speaker names in id order, comma-separated, for speaker-conditioned models.
+    public static let speakersKey = "wavekit.speakers"
 
     /// Saves a module's parameters and buffers with its family and configuration.
     public static func save<C: Encodable>(_ module: any Module, family: String, config: C, to path: String,

@@ -27,6 +27,9 @@ public final class Trainer {
     public let task: TrainingTask
     public let recipe: Recipe
     public let runFolder: String
+    /// The corpus's speaker names in id order (VCTK folders), kept in every checkpoint so
+    /// `--speaker p225` finds its id later.
+    public var speakerNames: [String] = []
     public var checkpointPath: String { runFolder + "/checkpoint.safetensors" }
     let optimizer: any Optimizer
     let ema: ExponentialMovingAverage?
@@ -190,6 +193,7 @@ public final class Trainer {
                         "wavekit.sample_rate": "\(recipe.data.sampleRate)"]
         if let preset = task.melPreset { metadata["wavekit.mel_preset"] = preset }
         if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
+        if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = speakerNames.joined(separator: ",") }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
     }
 }

@@ -108,6 +108,12 @@ import Testing
             return try AudioCommandTests.samples(out)
         }
         #expect(outs[0] != outs[1])
+        // By the name the checkpoint recorded from the corpus: p226 is speaker 1.
+        let named = dir.appendingPathComponent("named.wav").path
+        #expect(try CLITests.run(["vocode", clip, "--checkpoint", ckpt, "-o", named, "--speaker", "p226", "--quiet"]).status == 0)
+        #expect(try AudioCommandTests.samples(named) == outs[1])
+        let unknown = try CLITests.run(["vocode", clip, "--checkpoint", ckpt, "-o", named, "--speaker", "p999"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("it knows p225, p226"), "\(unknown.stderr)")
         let scores = try [0, 1].map { s in try CLITests.run(["score", "--checkpoint", ckpt, clip, "--speaker", "\(s)", "--json"]).stdout }
         #expect(scores[0] != scores[1] && scores.allSatisfy { $0.contains("nll_per_sample") })
         let range = try CLITests.run(["vocode", clip, "--checkpoint", ckpt, "-o", dir.appendingPathComponent("x.wav").path, "--speaker", "2"])

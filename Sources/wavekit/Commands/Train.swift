@@ -99,6 +99,7 @@ struct Train: ParsableCommand {
             }
             common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
             let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)
+            if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
             if resume {
                 try trainer.resume()
                 common.note("resumed at step \(trainer.step)")

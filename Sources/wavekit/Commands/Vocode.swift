@@ -47,8 +47,8 @@ struct Vocode: ParsableCommand {
     var preset: String?
     @Option(name: .customLong("iterations"), help: "Griffin-Lim iterations (default 32).")
     var iterationsOption: Int?
-    @Option(help: "Speaker id for speaker-conditioned WaveNets (default 0).")
-    var speaker: Int?
+    @Option(help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).")
+    var speaker: String?
     @Option(help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
     var seed: UInt64 = 0
     @OptionGroup var common: CommonOptions

@@ -41,14 +41,28 @@ enum NeuralVocoding {
         return (try MelSpectrogram(preset: preset)(samples), preset, samples)
     }
 
-    /// The speaker id of each of `count` utterances for a WaveNet: --speaker (default 0) when
-    /// the model is speaker-conditioned, nil when it is not (where --speaker is an error).
-    static func speakers(for model: WaveNet, _ speaker: Int?, count: Int, checkpoint: String) throws -> [Int]? {
+    /// The speaker id of each of `count` utterances for a WaveNet: --speaker (an id, or a
+    /// name the checkpoint recorded from its corpus; default 0) when the model is
+    /// speaker-conditioned, nil when it is not (where --speaker is an error).
+    static func speakers(for model: WaveNet, _ speaker: String?, count: Int, checkpoint: String) throws -> [Int]? {
         guard let n = model.config.nSpeakers else {
             if speaker != nil { throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.") }
             return nil
         }
-        let id = speaker ?? 0
+        var id = 0
+        if let speaker {
+            if let number = Int(speaker) {
+                id = number
+            } else {
+                let names = try Safetensors.read(checkpoint).metadata[Checkpoint.speakersKey]?.split(separator: ",").map(String.init) ?? []
+                guard let index = names.firstIndex(of: speaker) else {
+                    throw NNError.invalidConfig(names.isEmpty
+                        ? "'\(checkpoint)' records no speaker names; pass --speaker as an id (0…\(n - 1))."
+                        : "no speaker '\(speaker)' in '\(checkpoint)'; it knows \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "") (or pass an id, 0…\(n - 1)).")
+                }
+                id = index
+            }
+        }
         guard id >= 0 && id < n else { throw NNError.invalidConfig("--speaker \(id) is out of range: the model has \(n) speakers (0…\(n - 1)).") }
         return Array(repeating: id, count: count)
     }
@@ -73,7 +87,7 @@ struct Generate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output audio; with --count > 1, clips are numbered (out-1.wav, …).") var output: String
     @Option(help: "Number of clips.") var count: Int = 1
     @Option(help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
-    @Option(help: "Speaker id for speaker-conditioned models.") var speaker: Int?
+    @Option(help: "Speaker for speaker-conditioned models: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
     @Option(help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
     @Option(help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000).") var sampleRate: Int?
     @OptionGroup var common: CommonOptions
@@ -133,7 +147,7 @@ struct Score: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
     @Argument(help: "Audio file.") var audio: String
     @Option(help: "Mel-spectrogram (.npy) to condition on instead of the audio's own.") var mel: String?
-    @Option(help: "Speaker id for speaker-conditioned WaveNets (default 0).") var speaker: Int?
+    @Option(help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
     @Flag(help: "Print one JSON object (nll_per_sample, bits_per_sample, samples).") var json = false
     @OptionGroup var common: CommonOptions
 
