@@ -111,14 +111,16 @@ struct Train: ParsableCommand {
                 .write(toFile: folder + "/validation.txt", atomically: true, encoding: .utf8)
             let log = try TensorBoardWriter(folder: folder)
             let isTerminal = isatty(STDERR_FILENO) != 0
+            var lineOpen = false        // a self-updating line not yet ended
             let interrupted = try trainer.run(maxSteps: maxSteps, log: log) { rep in
                 guard !common.quiet else { return }
                 var line = String(format: "step %d/%d  loss %.4f  lr %.2e  %.2f steps/s  %@ left", rep.step, rep.steps, rep.loss,
                                   rep.learningRate, rep.stepsPerSecond, Self.duration(rep.secondsLeft))
                 if let v = rep.validationLoss { line += String(format: "  validation %.4f", v) }
                 FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line + (rep.validationLoss != nil ? "\n" : "") : line + "\n").utf8))
+                lineOpen = isTerminal && rep.validationLoss == nil
             }
-            if isTerminal && !common.quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+            if lineOpen { FileHandle.standardError.write(Data("\n".utf8)) }
             if interrupted {
                 common.note("interrupted at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)")
                 throw ExitCode(130)      // as a shell reports SIGINT, so scripts can tell

@@ -109,8 +109,9 @@ struct Generate: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
-            let url = URL(fileURLWithPath: output)
-            let paths = count == 1 ? [output] : (1...count).map { url.deletingPathExtension().path + "-\($0)." + url.pathExtension }
+            // Numbered beside -o as the user wrote it (relative stays relative).
+            let (stem, ext) = ((output as NSString).deletingPathExtension, (output as NSString).pathExtension)
+            let paths = count == 1 ? [output] : (1...count).map { "\(stem)-\($0).\(ext)" }
             for path in paths { try AtomicFile.checkDestination(path) }
             let model = try NeuralVocoding.waveNet(checkpoint)
             let c = model.config
