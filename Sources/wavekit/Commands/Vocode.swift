@@ -20,7 +20,7 @@ struct Vocode: ParsableCommand {
 
         --batch vocodes several inputs into the folder -o names (one <name>.wav each). A \
         WaveNet generates them together, split over --threads cores: 8 utterances on one \
-        core take about 3.2 times as long as one (`wavekit bench wavenet`).
+        core take about 3.3 times as long as one (`wavekit bench wavenet`).
         """)
 
     enum Vocoder: String, ExpressibleByArgument, CaseIterable {
