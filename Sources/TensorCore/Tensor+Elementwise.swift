@@ -99,10 +99,16 @@ struct GatedTanhSigmoidOp: Primitive {
             return [a.requiresGrad ? Tensor(shape: a.shape, storage: da) : nil,
                     b.requiresGrad ? Tensor(shape: b.shape, storage: db) : nil]
         }
-        let t = a.tanh(), s = b.sigmoid()
-        return [a.requiresGrad ? g * s * (1 - t.square()) : nil,
-                b.requiresGrad ? g * t * s * (1 - s) : nil]
+        let (ga, gb) = gateGradients(g, a, b, a.requiresGrad, b.requiresGrad)
+        return [ga, gb]
     }
+}
+
+/// tanh(a)·σ(b)'s input gradients in differentiable ops, for recorded backwards (gradients of
+/// gradients); plain backwards use the fused `wk_gated_backward`.
+private func gateGradients(_ g: Tensor, _ a: Tensor, _ b: Tensor, _ needA: Bool, _ needB: Bool) -> (Tensor?, Tensor?) {
+    let t = a.tanh(), s = b.sigmoid()
+    return (needA ? g * s * (1 - t.square()) : nil, needB ? g * t * s * (1 - s) : nil)
 }
 
 /// tanh(first half) · sigmoid(second half) along `axis`: the gate of WaveNet and WaveGlow's WN
@@ -120,13 +126,24 @@ struct GatedHalvesOp: Primitive {
         let half = n / 2 * inner
         let out = Storage(count: outer * half)
         let px = x.storage.base + x.offset
-        for r in 0..<outer {
-            Parallel.forChunks(half, grain: 1 << 14) { c in
-                let a = px + r * 2 * half + c.lowerBound
-                wk_gated(c.count, a, a + half, out.base + r * half + c.lowerBound)
-            }
+        Self.forEachChunk(outer: outer, half: half) { r, c in
+            let a = px + r * 2 * half + c.lowerBound
+            wk_gated(c.count, a, a + half, out.base + r * half + c.lowerBound)
         }
         return Tensor(shape: shape, storage: out)
+    }
+
+    /// Calls `body(r, range)` over the `half`-element rows r < `outer` in parallel chunks, none
+    /// crossing a row (the gate half of row r starts `half` after its filter half).
+    private static func forEachChunk(outer: Int, half: Int, _ body: (Int, Range<Int>) -> Void) {
+        Parallel.forChunks(outer * half, grain: 1 << 14) { flat in
+            var i = flat.lowerBound
+            while i < flat.upperBound {
+                let r = i / half, end = Swift.min(flat.upperBound, (r + 1) * half)
+                body(r, (i - r * half)..<(end - r * half))
+                i = end
+            }
+        }
     }
 
     func savedValues(_: [Bool]) -> SavedValues { .init(inputs: [true], output: false) }
@@ -136,20 +153,17 @@ struct GatedHalvesOp: Primitive {
         let n = x.shape[axis]
         guard !GradientMode.isRecording else {
             // Recorded (gradients of gradients): the same formula in differentiable ops.
-            let (a, b) = (x.sliced(axis: axis, end: n / 2), x.sliced(axis: axis, start: n / 2))
-            let t = a.tanh(), s = b.sigmoid()
-            return [Tensor.concat([g * s * (1 - t.square()), g * t * s * (1 - s)], axis: axis)]
+            let (ga, gb) = gateGradients(g, x.sliced(axis: axis, end: n / 2), x.sliced(axis: axis, start: n / 2), true, true)
+            return [Tensor.concat([ga!, gb!], axis: axis)]
         }
         let cx = x.contiguousValue(), cg = g.contiguousValue()
         let (outer, _, inner) = cx.split(at: axis)
         let half = n / 2 * inner
         let out = Storage(count: cx.count)
         let (px, pg) = (cx.storage.base + cx.offset, cg.storage.base + cg.offset)
-        for r in 0..<outer {
-            Parallel.forChunks(half, grain: 1 << 14) { c in
-                let (a, da) = (px + r * 2 * half + c.lowerBound, out.base + r * 2 * half + c.lowerBound)
-                wk_gated_backward(c.count, a, a + half, pg + r * half + c.lowerBound, da, da + half)
-            }
+        Self.forEachChunk(outer: outer, half: half) { r, c in
+            let (a, da) = (px + r * 2 * half + c.lowerBound, out.base + r * 2 * half + c.lowerBound)
+            wk_gated_backward(c.count, a, a + half, pg + r * half + c.lowerBound, da, da + half)
         }
         return [Tensor(shape: cx.shape, storage: out)]
     }

@@ -206,13 +206,19 @@ public final class ClipLoader: @unchecked Sendable {
         return clip
     }
 
+    /// The samples a crop of `cropSamples` holds: whole mel frames (at least one) when there is
+    /// a mel, else exactly `cropSamples`.
+    public func cropLength(_ cropSamples: Int) -> Int {
+        guard let hop = mel?.preset.hopLength else { return cropSamples }
+        return Swift.max(1, cropSamples / hop) * hop
+    }
+
     /// `batchSize` random crops of `cropSamples` (rounded down to whole hops when there is a
     /// mel) for `step`; short clips are zero-padded (their mels with the preset's floor).
     public func batch(step: Int, seed: UInt64, batchSize: Int, cropSamples: Int) throws -> Batch {
         var rng = RandomGenerator(seed: seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
         let hop = mel?.preset.hopLength ?? 1
-        let frames = Swift.max(1, cropSamples / hop)
-        let length = mel != nil ? frames * hop : cropSamples
+        let length = cropLength(cropSamples), frames = length / hop
         var audio: [Float] = [], mels: [Tensor] = [], speakers: [Int] = [], labels: [Int] = []
         for _ in 0..<batchSize {
             let index = Int(rng.next() % UInt64(items.count))

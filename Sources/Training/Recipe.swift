@@ -121,13 +121,13 @@ public struct Recipe: Codable, Sendable {
             switch schedule {
             case .constant: break
             case let .step(size, gamma):
-                guard size >= 1, gamma > 0 else { throw TrainingError.recipe("optimizer.schedule step needs stepSize ≥ 1 and gamma > 0, got \(size) and \(gamma).") }
+                guard size >= 1, gamma > 0 else { throw TrainingError.recipe("optimizer.schedule step needs step_size ≥ 1 and gamma > 0, got \(size) and \(gamma).") }
             case let .exponential(gamma):
                 guard gamma > 0 else { throw TrainingError.recipe("optimizer.schedule exponential needs gamma > 0, got \(gamma).") }
             case let .cosine(period, minimum):
                 guard period >= 1, minimum >= 0 else { throw TrainingError.recipe("optimizer.schedule cosine needs period ≥ 1 and minimum ≥ 0, got \(period) and \(minimum).") }
             case let .linearWarmup(steps):
-                guard steps >= 1 else { throw TrainingError.recipe("optimizer.schedule linearWarmup needs steps ≥ 1, got \(steps).") }
+                guard steps >= 1 else { throw TrainingError.recipe("optimizer.schedule linear_warmup needs steps ≥ 1, got \(steps).") }
             }
         }
     }

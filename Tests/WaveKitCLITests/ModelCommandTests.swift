@@ -69,7 +69,7 @@ import Testing
         try Data("mine".utf8).write(to: other.appendingPathComponent("validation.txt"))
         for (args, needle) in [
             (["train", try recipe("momentum", optimizer: "{kind: sgd, learning_rate: 0.1, momentum: -1}")], "optimizer.momentum"),
-            (["train", try recipe("warmup", optimizer: "{kind: adam, learning_rate: 0.1, schedule: {linearWarmup: {steps: 0}}}")], "linearWarmup needs steps"),
+            (["train", try recipe("warmup", optimizer: "{kind: adam, learning_rate: 0.1, schedule: {linearWarmup: {steps: 0}}}")], "linear_warmup needs steps"),
             (["train", try recipe("huge", crop: 100_000_000)], "crop_samples is 100000000"),
             (["train", try recipe("good"), "--out", other.path], "holds other files and no run"),
         ] {

@@ -69,21 +69,20 @@ struct Train: ParsableCommand {
             for note in readable.notes { common.note("note: " + note) }
             let corpus = scanned.keeping(readable.items)
             let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
-            let hop = preset?.hopLength ?? 1
-            let crop = preset == nil ? r.training.cropSamples : Swift.max(1, r.training.cropSamples / hop) * hop
-            if crop != r.training.cropSamples {
-                common.note("note: training.crop_samples \(r.training.cropSamples) is taken as \(crop), whole mel frames of \(hop) samples")
-            }
-            let short = readable.lengths.filter { $0 < crop }.count
-            if short > 0 {
-                common.note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
-            }
             let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
             common.note("\(corpus.items.count) clips in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
             if let preset, preset.sampleRate != r.data.sampleRate {
                 throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
             }
             let train = try ClipLoader(items: trainItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
+            let crop = train.cropLength(r.training.cropSamples)
+            if crop != r.training.cropSamples {
+                common.note("note: training.crop_samples \(r.training.cropSamples) is taken as \(crop), whole mel frames of \(preset?.hopLength ?? 1) samples")
+            }
+            let short = readable.lengths.filter { $0 < crop }.count
+            if short > 0 {
+                common.note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
+            }
             var noticed = false
             train.notice = { message in if !noticed { noticed = true; common.note(message + " (and any others)") } }
             let validation = validationItems.isEmpty ? nil

@@ -3,6 +3,7 @@ import AudioIO
 import DSP
 import Foundation
 import Models
+import NN
 import TensorCore
 
 /// `wavekit vocode`: audio from a mel-spectrogram.
@@ -130,7 +131,13 @@ struct Vocode: ParsableCommand {
             if batch { return try vocodeBatch() }
             try AtomicFile.checkDestination(output)
             if let checkpoint { return try vocodeNeural(checkpoint) }
-            let (mel, p) = try loadMel()
+            try griffinLim(try loadMel())
+        }
+    }
+
+    /// Griffin-Lim from a checked mel into `output`.
+    private func griffinLim(_ checked: (mel: Tensor, preset: MelPreset)) throws {
+            let (mel, p) = checked
             let extractor = try MelSpectrogram(preset: p)
             let linear = extractor.decompress(mel)
             let spectrogram = MelInversion.linearSpectrogram(mel: linear, filterbank: extractor.filterbank)
@@ -142,7 +149,6 @@ struct Vocode: ParsableCommand {
             if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
             try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
             common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
-        }
     }
 
     /// Whether two paths name the same file (relative or absolute, through symbolic links).
@@ -197,30 +203,27 @@ struct Vocode: ParsableCommand {
             return
         }
         // A WaveGlow is loaded once for all inputs, and its denoiser's bias measured once.
-        let model = try checkpoint.map { c in try WaveNet.family(ofCheckpoint: c) == WaveGlow.family ? try loadWaveGlowModel(c) : nil } ?? nil
-        // Every input is checked before the first output is written: a bad one fails the
-        // batch without having replaced any earlier output.
-        for source in inputs {
+        let model = try checkpoint.map { c -> WaveGlow in
+            let family = try WaveNet.family(ofCheckpoint: c)
+            guard family == WaveGlow.family else { throw NNError.wrongFamily(path: c, found: family, expected: "WaveNet or WaveGlow") }
+            return try loadWaveGlowModel(c)
+        }
+        // Every input's mel is made and checked before the first output is written: a bad one
+        // fails the batch without having replaced any earlier output.
+        let mels = try inputs.map { source in
             var one = self
             one.inputs = [source]
-            one.common.quiet = true             // its notes come when it is vocoded
-            if let model {
-                _ = try one.waveGlowMel(model)
-            } else if checkpoint == nil {
-                _ = try one.loadMel()
-            }
+            return try model.map { try one.waveGlowMel($0) } ?? one.loadMel()
         }
         try prepareOutputs()
-        let waveGlow = try model.map { m in (m, try checkpoint.flatMap { try waveGlowDenoiser(m, checkpoint: $0) }) }
-        for (source, path) in zip(inputs, outputs) {
+        let denoiser = try model.flatMap { m in try checkpoint.flatMap { try waveGlowDenoiser(m, checkpoint: $0) } }
+        for (mel, path) in zip(mels, outputs) {
             var one = self
-            one.batch = false
-            one.inputs = [source]
             one.output = path
-            if let waveGlow, let checkpoint {
-                try one.vocodeWaveGlow(checkpoint, loaded: waveGlow)
+            if let model, let checkpoint {
+                try one.vocodeWaveGlow(checkpoint, model: model, denoiser: denoiser, mel: mel)
             } else {
-                try one.run()
+                try one.griffinLim(mel)
             }
         }
     }
@@ -242,7 +245,8 @@ struct Vocode: ParsableCommand {
     }
 
     private func vocodeWaveGlow(_ checkpoint: String) throws {
-        try vocodeWaveGlow(checkpoint, loaded: try loadWaveGlow(checkpoint))
+        let (model, denoiser) = try loadWaveGlow(checkpoint)
+        try vocodeWaveGlow(checkpoint, model: model, denoiser: denoiser, mel: try waveGlowMel(model))
     }
 
     /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure,
@@ -267,9 +271,9 @@ struct Vocode: ParsableCommand {
                           fix: "--sigma and --denoise are WaveGlow options; a WaveNet's sampling takes --temperature. ")
     }
 
-    private func vocodeWaveGlow(_ checkpoint: String, loaded: (WaveGlow, WaveGlowDenoiser?)) throws {
-        let (model, denoiser) = loaded
-        let (mel, preset) = try waveGlowMel(model)
+    private func vocodeWaveGlow(_ checkpoint: String, model: WaveGlow, denoiser: WaveGlowDenoiser?,
+                                mel checked: (mel: Tensor, preset: MelPreset)) throws {
+        let (mel, preset) = checked
         var rng = RandomGenerator(seed: seed)
         var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
         if let denoiser, let denoise = denoiseStrength { audio = denoiser(audio, strength: denoise) }
