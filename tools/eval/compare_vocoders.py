@@ -12,7 +12,12 @@ Metrics, on time-aligned signals cut to the same length (the first two lower is 
     vocoder's RMS in frames where the original is digital silence (its noise floor);
   - the log-mel L1 per group of 10 mel bands, and its signed mean (vocoder minus original),
     which tell an error of level (signed mean far from 0) from one of detail (signed mean
-    near 0, as when harmonics land between the original's).
+    near 0, as when harmonics land between the original's);
+  - the level: the vocoder's RMS over the original's, and the mean log-mel difference (signed,
+    vocoder minus original, and absolute) over the original's loud bins (within 40 dB of the clip's loudest
+    bin), its middle ones (40-80 dB below) and its quiet ones (more than 80 dB below, above the
+    floor). A vocoder too quiet where the speech is and too loud where it is not shows a
+    negative first figure and a positive last one, which a mean over all bins hides.
 
 Usage:
   tools/venv.sh
@@ -69,7 +74,21 @@ def metrics(orig, voc, sr):
     mask = A > np.log(1e-5) + 1e-3
     bands = [(float(np.abs(B - A)[lo:hi][mask[lo:hi]].mean()), float((B - A)[lo:hi][mask[lo:hi]].mean()))
              for lo, hi in BAND_GROUPS]
-    return (float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)) + envelope(a, b), bands
+    return (float(np.abs(A - B)[mask].mean()), mcd(a, b, sr)) + envelope(a, b), bands, level(a, b, A, B, mask)
+
+
+LEVEL_GROUPS = [("loud", 0.0, np.log(100.0)), ("middle", np.log(100.0), np.log(1e4)), ("quiet", np.log(1e4), np.inf)]
+
+
+def level(a, b, A, B, mask):
+    """RMS ratio (vocoder / original), then the signed and then the absolute mean log-mel
+    difference (vocoder minus original) over the original's loud, middle and quiet bins
+    (LEVEL_GROUPS: nats below the clip's loudest bin; 40 dB of amplitude is ln 100)."""
+    below = A.max() - A
+    groups = [mask & (below >= lo) & (below < hi) for _, lo, hi in LEVEL_GROUPS]
+    signed = [float((B - A)[g].mean()) if g.any() else float("nan") for g in groups]
+    absolute = [float(np.abs(B - A)[g].mean()) if g.any() else float("nan") for g in groups]
+    return (float(np.sqrt(np.mean(b ** 2)) / max(np.sqrt(np.mean(a ** 2)), 1e-12)),) + tuple(signed) + tuple(absolute)
 
 
 def family(wavekit, checkpoint):
@@ -103,19 +122,20 @@ def main():
             extra += ["--sigma", str(args.sigma)] + (["--denoise", str(args.denoise)] if args.denoise > 0 else [])
         vocoders.append((label, extra))
     vocoders.append(("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"]))
-    rows, band_rows = [], []
+    rows, band_rows, level_rows = [], [], []
     for clip in args.clips:
         name = os.path.splitext(os.path.basename(clip))[0]
         orig, sr = sf.read(clip, dtype="float32")
-        results, band_results = {}, {}
+        results, band_results, level_results = {}, {}, {}
         for label, extra in vocoders:
             out = os.path.join(args.out, f"{name}-{label}.wav")
             subprocess.run([args.wavekit, "vocode", clip, "-o", out, "--quiet"] + extra, check=True)
             voc, vsr = sf.read(out, dtype="float32")
             assert vsr == sr, f"{out}: {vsr} Hz vs {sr} Hz"
-            results[label], band_results[label] = metrics(orig, voc, sr)
+            results[label], band_results[label], level_results[label] = metrics(orig, voc, sr)
         rows.append((name, results))
         band_rows.append(band_results)
+        level_rows.append(level_results)
         print(f"{name:14s}  " + "   ".join(f"{l} L1 {results[l][0]:.3f} MCD {results[l][1]:6.2f}" for l, _ in vocoders), flush=True)
     labels = [l for l, _ in vocoders]
     mean = {k: tuple(float(np.nanmean([r[1][k][i] for r in rows])) for i in range(4)) for k in labels}
@@ -133,9 +153,17 @@ def main():
     print("| --- |" + " --- |" * len(BAND_GROUPS))
     for l in labels:
         print(f"| {l} | " + " | ".join(f"{a:.2f} ({s:+.2f})" for a, s in bands[l]) + " |")
+    g = len(LEVEL_GROUPS)
+    levels = {k: [float(np.nanmean([r[k][i] for r in level_rows])) for i in range(1 + 2 * g)] for k in labels}
+    print()
+    print("level: RMS over the original's, and the log-mel difference by the original's level, signed (vocoder minus original) and (absolute)")
+    print("| vocoder | RMS ratio | " + " | ".join(f"{n} bins" for n, _, _ in LEVEL_GROUPS) + " |")
+    print("| --- |" + " --- |" * (1 + g))
+    for l in labels:
+        print(f"| {l} | {levels[l][0]:.2f} | " + " | ".join(f"{levels[l][1 + i]:+.2f} ({levels[l][1 + g + i]:.2f})" for i in range(g)) + " |")
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({"checkpoints": args.checkpoint, "clips": [r[0] for r in rows], "per_clip": {r[0]: r[1] for r in rows},
-                   "mean": mean, "bands": bands, "temperature": args.temperature, "sigma": args.sigma,
+                   "mean": mean, "bands": bands, "levels": levels, "temperature": args.temperature, "sigma": args.sigma,
                    "denoise": args.denoise}, f, indent=1)
 
 
