@@ -15,10 +15,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "denoiser_cache.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
-[[ -x "$WAVEKIT" ]] || { echo "denoiser_cache.sh: build $WAVEKIT first (swift build -c release --product wavekit)" >&2; exit 1; }
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+BENCH_NO_PYTHON=1 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/data/wavs"

@@ -25,13 +25,8 @@ case "$MODEL" in
     waveglow|wavenet) ;;
     *) echo "memory.sh: bad --model: $MODEL (waveglow or wavenet)" >&2; exit 2 ;;
 esac
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 [[ -x /usr/bin/time ]] || { echo "memory.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 1; }
-WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
-PY=.venv-tools/bin/python
-[[ -x "$WAVEKIT" ]] || { echo "memory.sh: build $WAVEKIT first (swift build -c release --product wavekit)" >&2; exit 1; }
-bash tools/venv.sh
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1; }
 if [[ "$MODEL" == waveglow ]]; then
     what="WaveGlow nvidia-256 inference, ${SECONDS_AUDIO} s"

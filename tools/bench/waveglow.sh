@@ -20,12 +20,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]] || { echo "waveglow.sh: bad --pairs: $PAIRS" >&2; exit 2; }
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-WAVEKIT="${WAVEKIT_BIN:-.build/release/wavekit}"
-PY=.venv-tools/bin/python
-[[ -x "$WAVEKIT" ]] || { echo "waveglow.sh: build $WAVEKIT first (swift build -c release --product wavekit)" >&2; exit 1; }
-bash tools/venv.sh
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 echo "| audio | threads | WaveKit ms | PyTorch ms | ratio | per-pair ratios |"
 echo "| --- | --- | --- | --- | --- | --- |"
 for s in $SECONDS_LIST; do
