@@ -146,11 +146,16 @@ def log(msg):
 
 # ---------------------------------------------------------------------- loading
 
-def load_checkpoint(path, trust_pickle):
+def load_checkpoint(path, trust_pickle, source=None):
     if not os.path.exists(path):
         raise ConvertError(f"{path}: no such file")
     if os.path.isdir(path):
         raise ConvertError(f"{path}: is a directory, expected a .pth checkpoint file")
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if len(head) == 9 and head[8:9] == b"{" and not head.startswith(b"PK"):
+        raise ConvertError(f"{path}: is already a safetensors file, not a PyTorch checkpoint; "
+                           "WaveKit reads safetensors directly (a WaveKit checkpoint needs no conversion)", 2)
     import torch
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
@@ -161,6 +166,9 @@ def load_checkpoint(path, trust_pickle):
             why = next((ln.strip() for ln in text.splitlines() if "Unsupported global" in ln
                         or "WeightsUnpickler error" in ln), "")
             why = ANSI_RE.sub("", why)
+            if source == "r9y9-wavenet" and re.search(r"\bglow\b|WaveGlow", text):
+                raise ConvertError(f"{path}: this looks like an NVIDIA WaveGlow checkpoint (it pickles "
+                                   "glow.WaveGlow); convert it with --from nvidia-waveglow", 2)
             raise ConvertError(
                 f"{path}: the checkpoint holds Python objects that torch.load only reads with "
                 f"weights_only=False. If you trust the file, rerun with --trust-pickle."
@@ -498,7 +506,9 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
             "stored in the weights. Pass --stacks N or --hparams with the model's r9y9 hparams "
             f"(r9y9's default hparams have 24 layers in 4 stacks; possible here: "
             f"{[s for s in range(1, layers + 1) if layers % s == 0]}).", 2)
-    if stacks < 1 or layers % stacks:
+    if stacks < 1:
+        raise ConvertError(f"stacks must be at least 1, got {stacks}", 2)
+    if layers % stacks:
         raise ConvertError(f"layers ({layers}) must be a multiple of stacks ({stacks})", 2)
 
     # r9y9's 2018 code combined skips as (skips + h) * sqrt(0.5) per layer (hparams legacy=True,
@@ -572,7 +582,7 @@ def expected_keys(cfg):
 def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust_pickle=False):
     import torch
 
-    obj = load_checkpoint(src, trust_pickle)
+    obj = load_checkpoint(src, trust_pickle, "r9y9-wavenet")
     tensors = normalise_names(extract_state_dict(obj, src))
     restored = restore_weight_norm(tensors)
     if restored:
@@ -1007,6 +1017,8 @@ def float32_tensors(tensors):
 
 def write_converted(out, dst, metadata, cfg):
     """Writes the checkpoint; returns (config, parameter count, tensor count)."""
+    if cfg.get("mel_preset") is not None:
+        metadata = dict(metadata, **{"wavekit.mel_preset": cfg["mel_preset"]})
     d = os.path.dirname(os.path.abspath(dst))
     if not os.path.isdir(d):
         raise ConvertError(f"{dst}: folder {d} does not exist")
@@ -1048,6 +1060,9 @@ def main(argv=None):
 
     if args.preset is not None and args.preset not in KNOWN_PRESETS:
         log(f"error: unknown mel preset '{args.preset}'; use one of: {', '.join(KNOWN_PRESETS)}")
+        return 2
+    if not args.output.lower().endswith(".safetensors"):
+        log(f"error: the output '{args.output}' must end in .safetensors (WaveKit checkpoints are safetensors files)")
         return 2
     if os.path.abspath(args.src) == os.path.abspath(args.output):
         log("error: the output would overwrite the input")

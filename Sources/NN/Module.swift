@@ -200,6 +200,8 @@ public enum NNError: Error, CustomStringConvertible, Equatable {
     case wrongFamily(path: String, found: String, expected: String)
     case invalidConfig(String)
     case missingCheckpoint(path: String)
+    /// A file of another kind (audio, NumPy, a PyTorch pickle) given as a checkpoint.
+    case notACheckpoint(path: String, looksLike: String)
 
     public var description: String {
         switch self {
@@ -218,6 +220,9 @@ public enum NNError: Error, CustomStringConvertible, Equatable {
             return s
         case .missingCheckpoint(let path):
             return "the checkpoint '\(path)' does not exist; check the path."
+        case let .notACheckpoint(path, looksLike):
+            let fix = looksLike.contains("PyTorch") ? "convert it with tools/convert_checkpoint.py first" : "pass a .safetensors checkpoint"
+            return "'\(path)' is not a safetensors checkpoint: it looks like \(looksLike). \(fix.prefix(1).uppercased() + fix.dropFirst())."
         }
     }
 }

@@ -175,8 +175,15 @@ public struct Recipe: Codable, Sendable {
 
     /// Reads a recipe from a `.yaml`/`.yml` or `.json` file; errors name the file and the key.
     public static func load(_ path: String) throws -> Recipe {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TrainingError.recipe("cannot read the recipe '\(path)'; check the path (Recipes/ holds examples).")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw TrainingError.recipe("the recipe '\(path)' does not exist; check the path (Recipes/ holds examples).")
+        }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
+            throw TrainingError.recipe("cannot read the recipe '\(path)'\(isDirectory.boolValue ? ": it is a folder" : ""); pass a .yaml or .json file (Recipes/ holds examples).")
+        }
+        guard let text = String(data: data, encoding: .utf8), !text.contains("\0") else {
+            throw TrainingError.recipe("'\(path)' is not a recipe: it is not UTF-8 text (a recipe is a .yaml or .json file; Recipes/ holds examples).")
         }
         return try parse(text, source: path)
     }

@@ -5,7 +5,7 @@ import TensorCore
 
 /// Options every computing command takes.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "Threads for WaveKit's kernels and OpenBLAS (default: every core).")
+    @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS (default: every core).")
     var threads: Int?
     @Flag(name: .shortAndLong, help: "Print nothing but errors.")
     var quiet = false
@@ -49,10 +49,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let e as ExitCode {
         throw e
     } catch let e as ValidationError {
-        FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
+        FileHandle.standardError.write(Data("Error: \(e.message)\n".utf8))
         throw ExitCode.validationFailure
     } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
         throw ExitCode(1)
     }
 }

@@ -18,7 +18,7 @@ public final class WaveGlow: Module {
     public init(config: WaveGlowConfig, using g: inout RandomGenerator) throws {
         try config.validate()
         self.config = config
-        upsample = ConvTranspose1d(config.nMelChannels, config.nMelChannels, kernelSize: config.upsampleKernel, stride: 256, using: &g)
+        upsample = ConvTranspose1d(config.nMelChannels, config.nMelChannels, kernelSize: config.upsampleKernel, stride: config.hopLength, using: &g)
         var wns: [WN] = [], convs: [InvertibleConv1x1] = []
         for k in 0..<config.nFlows {
             let c = config.channels(atFlow: k)

@@ -18,6 +18,8 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
     /// a smaller model can use 512 (two frames) to save n_mel² · 512 parameters. Optional in
     /// JSON (NVIDIA's config has no such key), default 1024.
     public var upsampleKernel: Int = 1024
+    /// Samples per mel frame: the upsampler's stride (fixed, as NVIDIA's).
+    public var hopLength: Int { 256 }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case nMelChannels = "n_mel_channels", nFlows = "n_flows", nGroup = "n_group", nEarlyEvery = "n_early_every"

@@ -53,10 +53,23 @@ struct Info: ParsableCommand {
         let f = try Safetensors.read(file)
         let model = f.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }
         let parameters = model.values.reduce(0) { $0 + $1.count }
-        let meta = f.metadata
+        var meta = f.metadata
+        // Converted checkpoints record the preset only in their config.
+        if meta["wavekit.mel_preset"] == nil, let config = meta[Checkpoint.configKey],
+           let object = try? JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any],
+           let preset = object["mel_preset"] as? String {
+            meta["wavekit.mel_preset"] = preset
+        }
         if json {
             var o: [String: Any] = ["tensors": f.tensors.count, "parameters": parameters]
-            for (k, v) in meta where k.hasPrefix("wavekit.") && k != "wavekit.recipe" { o[String(k.dropFirst(8))] = v }
+            for (k, v) in meta where k.hasPrefix("wavekit.") && k != "wavekit.recipe" {
+                // Numbers as numbers and the config as an object, not as the strings safetensors stores.
+                if k == Checkpoint.configKey, let object = try? JSONSerialization.jsonObject(with: Data(v.utf8)) {
+                    o[String(k.dropFirst(8))] = object
+                } else {
+                    o[String(k.dropFirst(8))] = Int(v).map { $0 as Any } ?? v
+                }
+            }
             print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
             return
         }

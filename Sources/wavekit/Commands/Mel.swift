@@ -25,12 +25,12 @@ struct Mel: ParsableCommand {
     var output: String
     @Option(help: "Mel preset: \(MelPreset.all.map(\.name).joined(separator: ", ")).")
     var preset: String = "tacotron2"
-    @Option(name: .customLong("n-fft"), help: "FFT size.") var nFFT: Int?
-    @Option(help: "Samples between frames.") var hopLength: Int?
-    @Option(help: "Window length (≤ n_fft).") var winLength: Int?
-    @Option(help: "Number of mel bands.") var nMels: Int?
-    @Option(help: "Lowest filter frequency (Hz).") var fmin: Double?
-    @Option(help: "Highest filter frequency (Hz).") var fmax: Double?
+    @Option(name: .customLong("n-fft"), parsing: .unconditional, help: "FFT size.") var nFFT: Int?
+    @Option(parsing: .unconditional, help: "Samples between frames.") var hopLength: Int?
+    @Option(parsing: .unconditional, help: "Window length (≤ n_fft).") var winLength: Int?
+    @Option(parsing: .unconditional, help: "Number of mel bands.") var nMels: Int?
+    @Option(parsing: .unconditional, help: "Lowest filter frequency (Hz).") var fmin: Double?
+    @Option(parsing: .unconditional, help: "Highest filter frequency (Hz).") var fmax: Double?
     @Flag(help: "Use the HTK mel scale instead of Slaney's.") var htk = false
     @Option(help: "Also write a spectrogram image (.png).") var png: String?
     @OptionGroup var common: CommonOptions
@@ -39,6 +39,14 @@ struct Mel: ParsableCommand {
         if !output.lowercased().hasSuffix(".npy") { throw ValidationError("--output must end in .npy (got '\(output)').") }
         if let png, !png.lowercased().hasSuffix(".png") { throw ValidationError("--png must end in .png (got '\(png)').") }
         if output == input || png == input { throw ValidationError("an output would overwrite the input '\(input)'.") }
+        if let nFFT, nFFT < 2 { throw ValidationError("--n-fft must be at least 2, got \(nFFT).") }
+        for (name, value) in [("--hop-length", hopLength), ("--win-length", winLength), ("--n-mels", nMels)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value).") }
+        }
+        if let winLength, let nFFT, winLength > nFFT { throw ValidationError("--win-length (\(winLength)) must not exceed --n-fft (\(nFFT)).") }
+        if let fmin, !(fmin >= 0 && fmin.isFinite) { throw ValidationError("--fmin must be a frequency ≥ 0 Hz, got \(fmin).") }
+        if let fmax, !(fmax > 0 && fmax.isFinite) { throw ValidationError("--fmax must be a positive frequency, got \(fmax).") }
+        if let fmin, let fmax, fmin >= fmax { throw ValidationError("--fmin (\(fmin)) must be below --fmax (\(fmax)).") }
     }
 
     func run() throws {

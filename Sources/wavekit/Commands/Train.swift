@@ -22,8 +22,8 @@ struct Train: ParsableCommand {
     @Argument(help: "The recipe (.yaml, .yml or .json).") var recipe: String
     @Option(help: "Run folder (default: runs/<recipe name>).") var out: String?
     @Flag(help: "Continue from the run folder's checkpoint.") var resume = false
-    @Option(help: "Stop after this step (default: the recipe's steps).") var maxSteps: Int?
-    @Option(help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Stop after this step (default: the recipe's steps).") var maxSteps: Int?
+    @Option(parsing: .unconditional, help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
     @OptionGroup var common: CommonOptions
 
     /// --out must be a run folder, a new one or an empty one: a run writes checkpoint.safetensors,

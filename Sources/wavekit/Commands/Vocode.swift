@@ -38,19 +38,19 @@ struct Vocode: ParsableCommand {
     var vocoder: Vocoder?
     @Option(name: .shortAndLong, help: "A neural vocoder checkpoint (.safetensors); its family and mel preset come from the file.")
     var checkpoint: String?
-    @Option(name: .customLong("temperature"), help: "WaveNet's sampling temperature (default 1: the model's distribution; lower is more conservative).")
+    @Option(name: .customLong("temperature"), parsing: .unconditional, help: "WaveNet's sampling temperature (default 1: the model's distribution; lower is more conservative).")
     var temperatureOption: Float?
-    @Option(name: .customLong("sigma"), help: "WaveGlow's noise level (default 0.6, as NVIDIA's inference script; 0 is deterministic).")
+    @Option(name: .customLong("sigma"), parsing: .unconditional, help: "WaveGlow's noise level (default 0.6, as NVIDIA's inference script; 0 is deterministic).")
     var sigmaOption: Float?
-    @Option(help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off. The bias is measured once per checkpoint file and kept in ~/.cache/wavekit/denoiser.")
+    @Option(parsing: .unconditional, help: "WaveGlow denoiser strength: subtracts this multiple of the model's bias spectrum (its output for an all-zero mel), as NVIDIA's denoiser; 0.01 is NVIDIA's usual value, 0 or none turns it off. The bias is measured once per checkpoint file and kept in ~/.cache/wavekit/denoiser.")
     var denoise: DenoiseStrength?
     @Option(help: "Griffin-Lim's mel preset (default: the one recorded in the .npy, else tacotron2). A checkpoint brings its own.")
     var preset: String?
-    @Option(name: .customLong("iterations"), help: "Griffin-Lim iterations (default 32).")
+    @Option(name: .customLong("iterations"), parsing: .unconditional, help: "Griffin-Lim iterations (default 32).")
     var iterationsOption: Int?
     @Option(help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).")
     var speaker: String?
-    @Option(help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
+    @Option(parsing: .unconditional, help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
     var seed: UInt64 = 0
     @OptionGroup var common: CommonOptions
 
@@ -76,7 +76,7 @@ struct Vocode: ParsableCommand {
         let given = names.filter(\.1).map(\.0)
         guard !given.isEmpty else { return }
         let list = given.joined(separator: ", ")
-        throw ValidationError("\(list) \(given.count == 1 ? "does" : "do") not apply to \(vocoder). \(fix)Drop \(given.count == 1 ? "it" : "them") otherwise.")
+        throw ValidationError("\(list) \(given.count == 1 ? "does" : "do") not apply to \(vocoder): drop \(given.count == 1 ? "it" : "them").\(fix.isEmpty ? "" : " " + fix)")
     }
 
     func validate() throws {
@@ -94,16 +94,24 @@ struct Vocode: ParsableCommand {
         if checkpoint != nil {
             try rejectOptions(notFor: "a --checkpoint, which brings its own model and mel preset",
                               [("--vocoder", vocoder != nil), ("--iterations", iterationsOption != nil), ("--preset", preset != nil)],
-                              fix: "For Griffin-Lim, drop --checkpoint. ")
+                              fix: "(To vocode with Griffin-Lim, drop --checkpoint instead.)")
         } else {
             try rejectOptions(notFor: "Griffin-Lim",
                               [("--temperature", temperatureOption != nil), ("--speaker", speaker != nil), ("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
-                              fix: "--temperature and --speaker are a WaveNet's, --sigma and --denoise a WaveGlow's: pass the model's --checkpoint. ")
+                              fix: "(--temperature and --speaker are a WaveNet's, --sigma and --denoise a WaveGlow's: to use them, pass the model's --checkpoint.)")
         }
         if batch {
             var isDir: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDir), !isDir.boolValue {
                 throw ValidationError("with --batch, -o names a folder for the outputs, but '\(output)' is a file.")
+            }
+            let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
+            if SoundFile.writableExtensions.contains(ext) && !isDir.boolValue {
+                throw ValidationError("with --batch, -o names a folder for the outputs (one <input name>.wav each), but '\(output)' looks like an audio file name; pass a folder.")
+            }
+            let parent = (output as NSString).deletingLastPathComponent
+            if !parent.isEmpty && !FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) {
+                throw ValidationError("the folder '\(parent)' (where --batch would make '\(output)') does not exist; create it first or fix -o.")
             }
             let names = batchOutputs()
             if let clash = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
@@ -171,13 +179,15 @@ struct Vocode: ParsableCommand {
         /// Runs once every input has been checked: makes the folder and checks each output
         /// path, so that nothing is created or replaced before the batch is known to be good.
         func prepareOutputs() throws {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: output) {
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: false)
+            }
             for path in outputs { try AtomicFile.checkDestination(path) }
         }
         if let checkpoint, try WaveNet.family(ofCheckpoint: checkpoint) == WaveNet.family {
             try rejectWaveGlowOptions(checkpoint)
             let model = try NeuralVocoding.waveNet(checkpoint)
-            let mels = try inputs.map { try NeuralVocoding.mel(for: $0, model: model, note: common.note) }
+            let mels = try inputs.map { try NeuralVocoding.mel(for: $0, model: model, checkpoint: checkpoint, note: common.note) }
             let speakers = try NeuralVocoding.speakers(for: model, speaker, count: inputs.count, checkpoint: checkpoint)
             try prepareOutputs()
             let preset = mels[0].1
@@ -213,7 +223,8 @@ struct Vocode: ParsableCommand {
         let mels = try inputs.map { source in
             var one = self
             one.inputs = [source]
-            return try model.map { try one.waveGlowMel($0) } ?? one.loadMel()
+            if let model, let checkpoint { return try one.waveGlowMel(model, checkpoint: checkpoint) }
+            return try one.loadMel()
         }
         try prepareOutputs()
         let denoiser = try model.flatMap { m in try checkpoint.flatMap { try waveGlowDenoiser(m, checkpoint: $0) } }
@@ -233,7 +244,7 @@ struct Vocode: ParsableCommand {
         if family == WaveGlow.family { return try vocodeWaveGlow(checkpoint) }
         try rejectWaveGlowOptions(checkpoint)
         let model = try NeuralVocoding.waveNet(checkpoint)
-        let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, note: common.note)
+        let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, checkpoint: checkpoint, note: common.note)
         let samples = mel.shape[1] * preset.hopLength
         let progress = ProgressLine("wavenet", total: samples, unit: "samples", enabled: !common.quiet)
         let audio = WaveNetGenerator(model: model)
@@ -246,7 +257,7 @@ struct Vocode: ParsableCommand {
 
     private func vocodeWaveGlow(_ checkpoint: String) throws {
         let (model, denoiser) = try loadWaveGlow(checkpoint)
-        try vocodeWaveGlow(checkpoint, model: model, denoiser: denoiser, mel: try waveGlowMel(model))
+        try vocodeWaveGlow(checkpoint, model: model, denoiser: denoiser, mel: try waveGlowMel(model, checkpoint: checkpoint))
     }
 
     /// A WaveGlow and, with --denoise, its denoiser (whose bias takes one inference to measure,
@@ -258,7 +269,7 @@ struct Vocode: ParsableCommand {
 
     private func loadWaveGlowModel(_ checkpoint: String) throws -> WaveGlow {
         try rejectOptions(notFor: "'\(checkpoint)', a WaveGlow", [("--temperature", temperatureOption != nil), ("--speaker", speaker != nil)],
-                          fix: "They are WaveNet options; a WaveGlow's noise level is --sigma. ")
+                          fix: "(They are WaveNet options; a WaveGlow's noise level is --sigma.)")
         return try WaveGlow.load(checkpoint)
     }
 
@@ -268,7 +279,7 @@ struct Vocode: ParsableCommand {
 
     private func rejectWaveGlowOptions(_ checkpoint: String) throws {
         try rejectOptions(notFor: "'\(checkpoint)', a WaveNet", [("--sigma", sigmaOption != nil), ("--denoise", denoise != nil)],
-                          fix: "--sigma and --denoise are WaveGlow options; a WaveNet's sampling takes --temperature. ")
+                          fix: "(--sigma and --denoise are WaveGlow options; a WaveNet's sampling takes --temperature.)")
     }
 
     private func vocodeWaveGlow(_ checkpoint: String, model: WaveGlow, denoiser: WaveGlowDenoiser?,
@@ -277,15 +288,19 @@ struct Vocode: ParsableCommand {
         var rng = RandomGenerator(seed: seed)
         var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
         if let denoiser, let denoise = denoiseStrength { audio = denoiser(audio, strength: denoise) }
+        let clipped = audio.reduce(0) { $0 + (abs($1) > 1 ? 1 : 0) }
+        if clipped * 100 > audio.count {
+            common.note("note: \(clipped * 100 / audio.count)% of the samples exceeded ±1 and were clipped; lower --sigma (NVIDIA uses 0.6)")
+        }
         try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
                             comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoiseStrength ?? 0) seed=\(seed) \(preset.summary)")
         common.note("wrote \(output): \(String(format: "%.2f", Double(audio.count) / Double(preset.sampleRate))) s at \(preset.sampleRate) Hz")
     }
 
     /// The input's mel for a WaveGlow, checked against its preset and band count.
-    private func waveGlowMel(_ model: WaveGlow) throws -> (Tensor, MelPreset) {
-        let (mel, preset, _) = try NeuralVocoding.checkMel(input, presetName: model.config.melPreset ?? "tacotron2",
-                                                            bands: model.config.nMelChannels, note: common.note)
+    private func waveGlowMel(_ model: WaveGlow, checkpoint: String) throws -> (Tensor, MelPreset) {
+        let (mel, preset, _) = try NeuralVocoding.checkMel(input, checkpoint: checkpoint, presetName: model.config.melPreset,
+                                                            bands: model.config.nMelChannels, hop: model.config.hopLength, note: common.note)
         return (mel, preset)   // preset.validate refuses a mel without frames
     }
 

@@ -17,21 +17,41 @@ enum NeuralVocoding {
         return try WaveNet.load(path)
     }
 
-    /// `input`'s mel for a checkpoint with this preset and band count (.npy, validated against
-    /// both, or audio, whose mel is computed with the preset), and the audio when given.
-    static func checkMel(_ input: String, presetName: String, bands: Int, note: (String) -> Void = { _ in }) throws -> (Tensor, MelPreset, [Float]?) {
-        let preset = try MelPreset.named(presetName)
+    /// `input`'s mel for a checkpoint with this preset (nil: the checkpoint records none), band
+    /// count and hop (.npy, validated against all three, or audio, whose mel is computed with
+    /// the preset), and the audio when given.
+    static func checkMel(_ input: String, checkpoint: String, presetName: String?, bands: Int, hop: Int? = nil,
+                         note: (String) -> Void = { _ in }) throws -> (Tensor, MelPreset, [Float]?) {
+        let preset: MelPreset
         if input.lowercased().hasSuffix(".npy") {
             let file = try NPY.read(input)
-            if let recorded = file.metadata["preset"], recorded != preset.name {
-                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but the checkpoint expects '\(preset.name)'; recompute it with `wavekit mel --preset \(preset.name)`.")
+            let recorded = file.metadata["preset"]
+            if let presetName, let recorded, recorded != presetName {
+                throw DSPError.melMismatch("'\(input)' was made with the '\(recorded)' preset but the checkpoint expects '\(presetName)'; recompute it with `wavekit mel --preset \(presetName)`.")
             }
-            if file.tensor.rank == 2 && file.tensor.shape[0] != bands {
-                throw DSPError.melMismatch("'\(input)' has \(file.tensor.shape[0]) mel bands but the checkpoint expects \(bands); recompute it with `wavekit mel --preset \(preset.name)`.")
+            if let name = presetName ?? recorded {
+                preset = try MelPreset.named(name)
+            } else {
+                note("note: neither '\(checkpoint)' nor '\(input)' records a mel preset; reading the mel as tacotron2 (22050 Hz, hop 256)")
+                preset = .tacotron2
             }
-            try preset.validate(file.tensor, source: input)
-            return (file.tensor, preset, nil)
+            let mel = file.tensor
+            if mel.rank == 2 && mel.shape[0] != bands {
+                let hint = mel.shape[1] == bands ? " It looks transposed ([frames, n_mels]): save array.T instead." : " Recompute it with `wavekit mel --preset \(preset.name)`."
+                throw DSPError.melMismatch("'\(input)' has \(mel.shape[0]) mel bands but the checkpoint expects \(bands).\(hint)")
+            }
+            try checkHop(preset, hop, checkpoint: checkpoint)
+            try preset.validate(mel, source: input)
+            return (mel, preset, nil)
         }
+        if input.lowercased().hasSuffix(".safetensors") {
+            throw AudioIOError.invalidArgument("'\(input)' is a checkpoint, not a mel-spectrogram (.npy) or audio file; pass the checkpoint with --checkpoint.")
+        }
+        guard let presetName else {
+            throw DSPError.melMismatch("'\(checkpoint)' records no mel preset, so WaveKit cannot compute its conditioning from the audio '\(input)'. Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (tacotron2, 16k, r9y9), or pass a mel-spectrogram (.npy).")
+        }
+        preset = try MelPreset.named(presetName)
+        try checkHop(preset, hop, checkpoint: checkpoint)
         var audio = try SoundFile.read(input, mixDown: true)
         if audio.sampleRate != preset.sampleRate {
             note("resampling \(audio.sampleRate) Hz → \(preset.sampleRate) Hz (the checkpoint's rate)")
@@ -41,12 +61,19 @@ enum NeuralVocoding {
         return (try MelSpectrogram(preset: preset)(samples), preset, samples)
     }
 
+    /// A model that upsamples mel frames by `hop` samples cannot vocode a preset of another hop.
+    private static func checkHop(_ preset: MelPreset, _ hop: Int?, checkpoint: String) throws {
+        if let hop, hop != preset.hopLength {
+            throw DSPError.melMismatch("'\(checkpoint)' upsamples each mel frame to \(hop) samples but the '\(preset.name)' preset's hop is \(preset.hopLength); use a mel made with the preset the model was trained on.")
+        }
+    }
+
     /// The speaker id of each of `count` utterances for a WaveNet: --speaker (an id, or a
     /// name the checkpoint recorded from its corpus; default 0) when the model is
     /// speaker-conditioned, nil when it is not (where --speaker is an error).
     static func speakers(for model: WaveNet, _ speaker: String?, count: Int, checkpoint: String) throws -> [Int]? {
         guard let n = model.config.nSpeakers else {
-            if speaker != nil { throw NNError.invalidConfig("'\(checkpoint)' has no speaker conditioning; drop --speaker.") }
+            if speaker != nil { throw ValidationError("--speaker does not apply to '\(checkpoint)': the model has no speaker conditioning. Drop it.") }
             return nil
         }
         var id = 0
@@ -68,11 +95,12 @@ enum NeuralVocoding {
     }
 
     /// A mel-conditioned WaveNet's mel for `input` (see checkMel).
-    static func mel(for input: String, model: WaveNet, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
+    static func mel(for input: String, model: WaveNet, checkpoint: String, note: (String) -> Void) throws -> (Tensor, MelPreset, [Float]?) {
         guard let cin = model.config.cinChannels else {
             throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
         }
-        return try checkMel(input, presetName: model.config.melPreset ?? "tacotron2", bands: cin, note: note)
+        return try checkMel(input, checkpoint: checkpoint, presetName: model.config.melPreset, bands: cin,
+                            hop: model.config.upsampleScales.map { _ in model.config.hopLength }, note: note)
     }
 }
 
@@ -83,13 +111,13 @@ struct Generate: ParsableCommand {
         discussion: "For models without mel conditioning (a WaveNet trained on the digits corpus, for example). --count clips are generated together as one batch.")
 
     @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
-    @Option(help: "Seconds per clip.") var seconds: Double = 1
+    @Option(parsing: .unconditional, help: "Seconds per clip (at most 600).") var seconds: Double = 1
     @Option(name: .shortAndLong, help: "Output audio; with --count > 1, clips are numbered (out-1.wav, …).") var output: String
-    @Option(help: "Number of clips.") var count: Int = 1
-    @Option(help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
+    @Option(parsing: .unconditional, help: "Number of clips, generated together as one batch (at most 64).") var count: Int = 1
+    @Option(parsing: .unconditional, help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
     @Option(help: "Speaker for speaker-conditioned models: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
-    @Option(help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
-    @Option(help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000).") var sampleRate: Int?
+    @Option(parsing: .unconditional, help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000).") var sampleRate: Int?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -155,6 +183,9 @@ struct Score: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            if audio.lowercased().hasSuffix(".npy") {
+                throw ValidationError("'\(audio)' is a mel-spectrogram, not audio: score takes the audio it scores, and a mel to condition on with --mel (`wavekit score -c CKPT AUDIO --mel \(audio)`).")
+            }
             if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family {
                 if speaker != nil { throw ValidationError("--speaker does not apply to '\(checkpoint)', a WaveGlow (it has no speakers). Drop it.") }
                 return try scoreWaveGlow()
@@ -163,12 +194,15 @@ struct Score: ParsableCommand {
             let speakers = try NeuralVocoding.speakers(for: model, speaker, count: 1, checkpoint: checkpoint)
             var samples: [Float]
             var m: Tensor?
+            if model.config.cinChannels == nil, mel != nil {
+                throw ValidationError("--mel does not apply to '\(checkpoint)', an unconditional WaveNet (it takes no mel). Drop it.")
+            }
             if model.config.cinChannels != nil {
-                let (computed, preset, loaded) = try NeuralVocoding.mel(for: audio, model: model, note: common.note)
+                let (computed, preset, loaded) = try NeuralVocoding.mel(for: audio, model: model, checkpoint: checkpoint, note: common.note)
                 samples = loaded ?? []
                 m = computed
                 if let mel {
-                    let (given, _, _) = try NeuralVocoding.mel(for: mel, model: model, note: common.note)
+                    let (given, _, _) = try NeuralVocoding.mel(for: mel, model: model, checkpoint: checkpoint, note: common.note)
                     try Self.checkLength(of: given, mel: mel, against: computed, audio: audio)
                     m = given
                 }
@@ -199,11 +233,12 @@ struct Score: ParsableCommand {
     /// WaveGlow's exact likelihood: audio cropped to whole groups the mel covers.
     private func scoreWaveGlow() throws {
         let model = try WaveGlow.load(checkpoint)
-        let (computed, preset, loaded) = try NeuralVocoding.checkMel(audio, presetName: model.config.melPreset ?? "tacotron2",
-                                                                     bands: model.config.nMelChannels)
+        let (computed, preset, loaded) = try NeuralVocoding.checkMel(audio, checkpoint: checkpoint, presetName: model.config.melPreset,
+                                                                     bands: model.config.nMelChannels, hop: model.config.hopLength)
         var m = computed
         if let mel {
-            let given = try NeuralVocoding.checkMel(mel, presetName: preset.name, bands: model.config.nMelChannels).0
+            let given = try NeuralVocoding.checkMel(mel, checkpoint: checkpoint, presetName: preset.name, bands: model.config.nMelChannels,
+                                                hop: model.config.hopLength).0
             try Self.checkLength(of: given, mel: mel, against: computed, audio: audio)
             m = given
         }
@@ -222,7 +257,7 @@ struct Score: ParsableCommand {
     static func checkLength(of given: Tensor, mel: String, against own: Tensor, audio: String) throws {
         let (g, o) = (given.shape[1], own.shape[1])
         guard abs(g - o) <= 1 else {
-            throw DSPError.melMismatch("'\(mel)' has \(g) frames but '\(audio)' spans \(o); pass the mel of this audio (or drop --mel to use its own).")
+            throw DSPError.melMismatch("'\(mel)' has \(g) frame\(g == 1 ? "" : "s") but '\(audio)' spans \(o); pass the mel of this audio (or drop --mel to use its own).")
         }
     }
 

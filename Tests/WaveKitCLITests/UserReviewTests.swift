@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+
+/// What the third review (a new user's walk through the README) found: each must be a clear
+/// error, or now work, without a crash or a misleading message.
+@Suite struct UserReviewTests {
+    static let waveNet = CLITests.repositoryRoot.appendingPathComponent("Audio/wavenet-small-espeak.safetensors").path
+    static let waveGlow = CLITests.repositoryRoot.appendingPathComponent("Audio/waveglow-small-espeak.safetensors").path
+
+    /// `source` with its config's mel_preset set to null and no `wavekit.mel_preset`, as a
+    /// converted r9y9 checkpoint without --preset is: the header is rewritten, the tensors kept.
+    static func withoutPreset(_ source: String, to path: URL) throws {
+        let d = try Data(contentsOf: URL(fileURLWithPath: source))
+        let n = d.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        var header = try JSONSerialization.jsonObject(with: d.subdata(in: 8..<(8 + n))) as! [String: Any]
+        var meta = header["__metadata__"] as! [String: String]
+        var config = try JSONSerialization.jsonObject(with: Data(meta["wavekit.config"]!.utf8)) as! [String: Any]
+        config["mel_preset"] = NSNull()
+        meta["wavekit.config"] = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        meta["wavekit.mel_preset"] = nil
+        header["__metadata__"] = meta
+        let json = try JSONSerialization.data(withJSONObject: header)
+        var out = Data((0..<8).map { UInt8((json.count >> (8 * $0)) & 0xff) })
+        out.append(json)
+        out.append(d.subdata(in: (8 + n)..<d.count))
+        try out.write(to: path)
+    }
+
+    @Test func aCheckpointWithoutAPresetRefusesAudioAndTakesARecordedMel() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = dir.appendingPathComponent("nopreset.safetensors")
+        try Self.withoutPreset(Self.waveNet, to: ckpt)
+        let tone = dir.appendingPathComponent("tone.wav")
+        try AudioCommandTests.writeTone(tone, seconds: 0.1)
+        let fromAudio = try CLITests.run(["vocode", tone.path, "-c", ckpt.path, "-o", dir.appendingPathComponent("a.wav").path])
+        #expect(fromAudio.status == 1 && fromAudio.stderr.contains("records no mel preset") && fromAudio.stderr.contains("--preset"),
+                "\(fromAudio.stderr)")
+        // A mel made by `wavekit mel` records its preset, which the model then uses.
+        let mel = dir.appendingPathComponent("tone.npy")
+        #expect(try CLITests.run(["mel", tone.path, "-o", mel.path, "--quiet"]).status == 0)
+        let fromMel = try CLITests.run(["vocode", mel.path, "-c", ckpt.path, "-o", dir.appendingPathComponent("m.wav").path, "--quiet"])
+        #expect(fromMel.status == 0, "\(fromMel.stderr)")
+        // A mel of another hop than the model's upsampler is refused, naming both.
+        let other = dir.appendingPathComponent("16k.npy")
+        #expect(try CLITests.run(["mel", tone.path, "-o", other.path, "--preset", "16k", "--quiet"]).status == 0)
+        let hop = try CLITests.run(["vocode", other.path, "-c", ckpt.path, "-o", dir.appendingPathComponent("h.wav").path])
+        #expect(hop.status == 1 && hop.stderr.contains("256") && hop.stderr.contains("200"), "\(hop.stderr)")
+    }
+
+    @Test func negativeValuesWrittenWithASpaceGetTheirRange() throws {
+        let cases: [([String], String)] = [
+            (["vocode", "x.npy", "-o", "/tmp/x.wav", "-c", Self.waveNet, "--temperature", "-1"], "--temperature must be a positive number"),
+            (["vocode", "x.npy", "-o", "/tmp/x.wav", "-c", Self.waveGlow, "--sigma", "-0.5"], "--sigma must be a number ≥ 0"),
+            (["vocode", "x.npy", "-o", "/tmp/x.wav", "-c", Self.waveGlow, "--denoise", "-1"], "--denoise must be between 0 and 1"),
+            (["generate", "-c", Self.waveNet, "-o", "/tmp/x.wav", "--seconds", "-1"], "--seconds must be in (0, 600]"),
+            (["mel", "x.wav", "-o", "/tmp/x.npy", "--n-mels", "0"], "--n-mels must be at least 1"),
+        ]
+        for (args, needle) in cases {
+            let r = try CLITests.run(args)
+            #expect(r.status == 64 && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
+        }
+    }
+
+    @Test func filesOfTheWrongKindAreNamed() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tone = dir.appendingPathComponent("tone.wav")
+        try AudioCommandTests.writeTone(tone, seconds: 0.1)
+        let mel = dir.appendingPathComponent("tone.npy")
+        #expect(try CLITests.run(["mel", tone.path, "-o", mel.path, "--quiet"]).status == 0)
+        let transposed = dir.appendingPathComponent("t.npy")
+        try AudioCommandTests().npy(shape: [20, 80], values: Array(repeating: -5, count: 1600)).write(to: transposed)
+        let recipe = dir.appendingPathComponent("r.yaml")
+        try Data([0x00, 0xff, 0xfe, 0x10, 0x80]).write(to: recipe)
+        let cases: [([String], Int32, String)] = [
+            (["vocode", mel.path, "-c", tone.path, "-o", dir.appendingPathComponent("a.wav").path], 1, "looks like a WAV audio file"),
+            (["vocode", mel.path, "-c", mel.path, "-o", dir.appendingPathComponent("a.wav").path], 1, "looks like a NumPy array"),
+            (["vocode", transposed.path, "-c", Self.waveNet, "-o", dir.appendingPathComponent("a.wav").path], 1, "looks transposed"),
+            (["score", "-c", Self.waveNet, mel.path], 64, "is a mel-spectrogram, not audio"),
+            (["train", recipe.path], 1, "is not a recipe"),
+        ]
+        for (args, status, needle) in cases {
+            let r = try CLITests.run(args)
+            #expect(r.status == status && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
+        }
+    }
+
+    @Test func batchOutputFoldersAreCheckedLikeFiles() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let mel = dir.appendingPathComponent("a.npy")
+        try AudioCommandTests().npy(shape: [80, 4], values: Array(repeating: -5, count: 320)).write(to: mel)
+        let missing = try CLITests.run(["vocode", mel.path, "--batch", "-o", dir.appendingPathComponent("no/such/out").path])
+        #expect(missing.status == 64 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("no").path))
+        let fileName = try CLITests.run(["vocode", mel.path, "--batch", "-o", dir.appendingPathComponent("out.wav").path])
+        #expect(fileName.status == 64 && fileName.stderr.contains("looks like an audio file name"), "\(fileName.stderr)")
+        let made = try CLITests.run(["vocode", mel.path, "--batch", "-o", dir.appendingPathComponent("out").path, "--quiet"])
+        #expect(made.status == 0 && FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/a.wav").path), "\(made.stderr)")
+    }
+
+    @Test func optionsAModelDoesNotTakeAreUsageErrors() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tone = dir.appendingPathComponent("tone.wav")
+        try AudioCommandTests.writeTone(tone, sampleRate: 16000, seconds: 0.2)
+        let mel = dir.appendingPathComponent("tone.npy")
+        #expect(try CLITests.run(["mel", tone.path, "-o", mel.path, "--preset", "16k", "--quiet"]).status == 0)
+        let recipe = dir.appendingPathComponent("u.yaml")
+        try """
+        data: {path: \(dir.path), sample_rate: 16000, validation_fraction: 0}
+        model: {family: wavenet, config: {cin_channels: null, upsample_scales: null, cin_pad: 0, layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8}}
+        training: {steps: 1, batch_size: 1, crop_samples: 800}
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        #expect(try CLITests.run(["train", recipe.path, "--out", run, "--quiet"]).status == 0)
+        let ckpt = run + "/checkpoint.safetensors"
+        let withMel = try CLITests.run(["score", "-c", ckpt, tone.path, "--mel", mel.path])
+        #expect(withMel.status == 64 && withMel.stderr.contains("--mel does not apply"), "\(withMel.stderr)")
+        let speaker = try CLITests.run(["score", "-c", ckpt, tone.path, "--speaker", "3"])
+        #expect(speaker.status == 64 && speaker.stderr.contains("--speaker does not apply"), "\(speaker.stderr)")
+        // info --json gives the configuration as an object and counts as numbers.
+        let info = try CLITests.run(["info", Self.waveNet, "--json"])
+        let o = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect((o["config"] as? [String: Any])?["layers"] as? Int == 20 && o["trained_steps"] as? Int == 3600
+                && o["sample_rate"] as? Int == 22050 && o["mel_preset"] as? String == "tacotron2", "\(info.stdout)")
+    }
+}
