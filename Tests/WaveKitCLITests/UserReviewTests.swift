@@ -126,4 +126,14 @@ import Testing
         #expect((o["config"] as? [String: Any])?["layers"] as? Int == 20 && o["trained_steps"] as? Int == 3600
                 && o["sample_rate"] as? Int == 22050 && o["mel_preset"] as? String == "tacotron2", "\(info.stdout)")
     }
+
+    /// This machine's environment forces OpenBLAS's Haswell kernels; `train` says so where the
+    /// CPU has AVX-512 (about 1.35× slower training steps here), and says nothing when unset.
+    @Test func trainWarnsOfAForcedOlderOpenBLASCore() throws {
+        let hasAVX512 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx512f") ?? false
+        let forced = try CLITests.run(["train", "/nonexistent.yaml"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(forced.status == 1 && forced.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(forced.stderr)")
+        let unset = try CLITests.run(["train", "/nonexistent.yaml"], environment: ["OPENBLAS_CORETYPE": ""])
+        #expect(unset.status == 1 && !unset.stderr.contains("OPENBLAS_CORETYPE"), "\(unset.stderr)")
+    }
 }

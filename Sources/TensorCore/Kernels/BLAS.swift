@@ -1,8 +1,9 @@
 import COpenBLAS
+import Foundation
 
 /// The one wrapper over CBLAS. Matrices are row-major; a matrix operand is a base pointer,
 /// its leading dimension and whether BLAS should read it transposed.
-enum BLAS {
+public enum BLAS {
     struct Matrix {
         let base: UnsafePointer<Float>
         let ld: Int
@@ -22,6 +23,22 @@ enum BLAS {
                     b.transposed ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a.base, Int32(a.ld), b.base, Int32(b.ld),
                     beta, c, Int32(ldc))
+    }
+
+    /// The CPU core whose kernels OpenBLAS runs (its own detection, or OPENBLAS_CORETYPE).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// A warning when OPENBLAS_CORETYPE makes OpenBLAS run kernels older than the CPU's: set to
+    /// a core without AVX-512 on a CPU with it, matrix products run at about half their speed
+    /// (PLATFORM.md). Nil when the variable is unset or names a core as new as the CPU.
+    public static var forcedCoreWarning: String? {
+        guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.isEmpty,
+              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              cpuinfo.contains(" avx512f") else { return nil }
+        let avx512Cores = ["skylakex", "cooperlake", "sapphirerapids", "zen4", "zen5"]
+        let core = coreName.lowercased()
+        guard !avx512Cores.contains(where: { core.contains($0) }) else { return nil }
+        return "OPENBLAS_CORETYPE=\(forced) makes OpenBLAS run its \(coreName) kernels on this AVX-512 CPU: matrix products run at about half speed. Unset it unless you set it on purpose."
     }
 
     /// How BLAS can read a [rows, cols] matrix with the given strides without copying, if at all.

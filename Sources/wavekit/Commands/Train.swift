@@ -46,6 +46,7 @@ struct Train: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
+            if let warning = BLAS.forcedCoreWarning { common.note("note: " + warning) }
             var r = try Recipe.load(recipe)
             if let seed { r.training.seed = seed }
             let folder = out ?? "runs/\(r.name)"
