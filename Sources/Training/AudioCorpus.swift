@@ -53,16 +53,19 @@ public struct AudioCorpus: Sendable {
             guard let text = try? String(contentsOfFile: csv, encoding: .utf8) else {
                 throw TrainingError.data("'\(csv)' is missing; an LJSpeech folder needs metadata.csv and wavs/ (or use layout: folder).")
             }
-            var missing: [String] = []
-            for line in text.split(whereSeparator: \.isNewline) {
+            var missing: [String] = [], malformed = 0
+            for line in text.split(whereSeparator: \.isNewline) where !line.allSatisfy(\.isWhitespace) {
                 let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-                guard fields.count >= 2 else { continue }
+                guard fields.count >= 2 else { malformed += 1; continue }
                 let path = root + "/wavs/" + fields[0] + ".wav"
                 guard FileManager.default.fileExists(atPath: path) else { missing.append(fields[0]); continue }
                 items.append(AudioItem(path: path, text: fields.count >= 3 && !fields[2].isEmpty ? fields[2] : fields[1], speaker: nil, label: nil))
             }
             if !missing.isEmpty {
                 notes.append("\(missing.count) row\(missing.count == 1 ? "" : "s") of metadata.csv name\(missing.count == 1 ? "s" : "") a missing wav (\(Self.firstFew(missing))); skipped")
+            }
+            if malformed > 0 {
+                notes.append("\(malformed) row\(malformed == 1 ? "" : "s") of metadata.csv \(malformed == 1 ? "has" : "have") no '|' (LJSpeech rows are id|text|normalised text); skipped")
             }
         case .vctk, .sc09:
             var base = root
@@ -84,7 +87,8 @@ public struct AudioCorpus: Sendable {
             }
         }
         guard !items.isEmpty else {
-            throw TrainingError.data("no audio found in '\(root)' for the \(layout.rawValue) layout; check data.path and data.layout in the recipe.")
+            let why = notes.isEmpty ? "" : " (" + notes.joined(separator: "; ") + ")"
+            throw TrainingError.data("no audio found in '\(root)' for the \(layout.rawValue) layout\(why); check data.path and data.layout in the recipe.")
         }
         return AudioCorpus(root: root, layout: layout, items: items, speakers: speakers, labels: labels, notes: notes)
     }

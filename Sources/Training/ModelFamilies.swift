@@ -55,9 +55,6 @@ public enum ModelFamilies {
             }
             config.melPreset = name
             config.sampleRate = recipe.data.sampleRate
-            guard recipe.training.cropSamples >= 256 else {
-                throw TrainingError.recipe("training.crop_samples must cover at least one mel frame (256 samples) for WaveGlow.")
-            }
             var g = RandomGenerator(seed: seed)
             let model = try WaveGlow(config: config, using: &g)
             let json = try sortedJSON(config)
@@ -89,7 +86,10 @@ public enum ModelFamilies {
         guard case .object(var given) = overrides else { throw TrainingError.recipe("model.config must be a mapping of \(family) fields.") }
         // Fill in the preset's values, then decode strictly (unknown keys named).
         let preset = try JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any] ?? [:]
-        let known = Set(preset.keys).union(fields)
+        for (key, source) in [("mel_preset", "data.mel_preset"), ("sample_rate", "data.sample_rate")] where given[key] != nil {
+            throw TrainingError.recipe("model.config.\(key) is taken from \(source); set it there and drop it from model.config.")
+        }
+        let known = Set(preset.keys).union(fields).subtracting(["mel_preset", "sample_rate"])
         if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
             throw TrainingError.recipe("unknown key 'model.config.\(unknown)'; \(family) fields are: \(known.sorted().joined(separator: ", ")).")
         }

@@ -19,6 +19,10 @@ public struct Recipe: Codable, Sendable {
         try StrictKeys.check(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "run"
+        // The name is the run folder under runs/: one plain folder name.
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            throw TrainingError.recipe("name '\(name)' must be a plain folder name (no '/'), the run folder under runs/; use --out for another place.")
+        }
         data = try c.decode(DataSection.self, forKey: .data)
         model = try c.decode(ModelSection.self, forKey: .model)
         optimizer = try c.decodeIfPresent(OptimizerSection.self, forKey: .optimizer) ?? OptimizerSection()
@@ -113,6 +117,15 @@ public struct Recipe: Codable, Sendable {
             schedule = try c.decodeIfPresent(LearningRateSchedule.self, forKey: .schedule) ?? .constant
             ema = try c.decodeIfPresent(Float.self, forKey: .ema)
             guard betas.count == 2 else { throw TrainingError.recipe("optimizer.betas must have two values, got \(betas).") }
+            guard betas.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw TrainingError.recipe("optimizer.betas must each be in [0, 1), got \(betas).") }
+            guard eps > 0 && eps.isFinite else { throw TrainingError.recipe("optimizer.eps must be positive, got \(eps).") }
+            // Options of another optimizer would be ignored without a word.
+            let given = Set(c.allKeys.map(\.stringValue))
+            let foreign: [String] = kind == .sgd ? ["betas", "eps", "amsgrad"].filter(given.contains)
+                                                : ["momentum", "nesterov"].filter(given.contains)
+            if !foreign.isEmpty {
+                throw TrainingError.recipe("optimizer.\(foreign.joined(separator: ", optimizer.")) \(foreign.count == 1 ? "does" : "do") not apply to \(kind.rawValue); drop \(foreign.count == 1 ? "it" : "them") or change optimizer.kind.")
+            }
             if let c = clipGradNorm, !(c > 0) { throw TrainingError.recipe("optimizer.clip_grad_norm must be positive, got \(c).") }
             if let e = ema, !(e > 0 && e < 1) { throw TrainingError.recipe("optimizer.ema must be in (0, 1), got \(e).") }
             guard learningRate > 0 else { throw TrainingError.recipe("optimizer.learning_rate must be positive, got \(learningRate).") }
@@ -188,10 +201,40 @@ public struct Recipe: Codable, Sendable {
         return try parse(text, source: path)
     }
 
+    /// Keys whose values may be fractions or negative; every other number in a recipe is a count.
+    static let realKeys: Set<String> = ["learning_rate", "betas", "eps", "weight_decay", "momentum", "clip_grad_norm", "ema",
+                                        "gamma", "minimum", "validation_fraction", "log_scale_min"]
+
+    /// "path=value" for each number under a count key that is a fraction or negative: the
+    /// values Foundation's decoder refuses without naming their key.
+    static func wholeNumberSuspects(_ value: Any, path: String = "") -> [String] {
+        if let o = value as? [String: Any] {
+            return o.keys.sorted().flatMap { k -> [String] in
+                Self.realKeys.contains(k) ? [] : wholeNumberSuspects(o[k]!, path: path.isEmpty ? k : path + "." + k)
+            }
+        }
+        if let a = value as? [Any] { return a.flatMap { wholeNumberSuspects($0, path: path) } }
+        if let n = value as? NSNumber {   // booleans read as 0 or 1, never suspects
+            let d = n.doubleValue
+            if d < 0 || d != d.rounded() { return ["\(path) (\(n))"] }
+        }
+        return []
+    }
+
     public static func parse(_ text: String, source: String) throws -> Recipe {
         let json: Data
         if source.lowercased().hasSuffix(".json") {
             json = Data(text.utf8)
+            do {
+                guard try JSONSerialization.jsonObject(with: json) is [String: Any] else {
+                    throw TrainingError.recipe("'\(source)' must be a JSON object of sections (data, model, optimizer, training).")
+                }
+            } catch let e as TrainingError {
+                throw e
+            } catch {
+                let why = "\((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error)".trimmingCharacters(in: CharacterSet(charactersIn: ". "))
+                throw TrainingError.recipe("'\(source)' is not valid JSON (\(why)).")
+            }
         } else {
             let object: Any?
             do { object = try Yams.load(yaml: text) } catch {
@@ -207,6 +250,11 @@ public struct Recipe: Codable, Sendable {
         } catch let e as TrainingError {
             throw TrainingError.recipe("'\(source)': \(e)")
         } catch let e as DecodingError {
+            if case let .dataCorrupted(ctx) = e, ctx.codingPath.isEmpty,
+               let object = try? JSONSerialization.jsonObject(with: json), !Self.wholeNumberSuspects(object).isEmpty {
+                let suspects = Self.wholeNumberSuspects(object)
+                throw TrainingError.recipe("'\(source)': \(suspects.joined(separator: ", ")) must be a whole number ≥ 0.")
+            }
             throw TrainingError.recipe("'\(source)': \(StrictKeys.describe(e))")
         }
     }

@@ -65,7 +65,12 @@ public final class Trainer {
     }
 
     /// Continues from the run folder's checkpoint: model, optimizer state, EMA and step.
-    public func resume() throws {
+    /// Loads the run folder's checkpoint. A changed optimizer kind or EMA is refused (their saved
+    /// state would be dropped); other changed optimizer and training settings are returned, as
+    /// "section.key" names, for the caller to report: the run then continues from the checkpoint
+    /// but no longer as the original recipe would have.
+    @discardableResult
+    public func resume() throws -> [String] {
         let file = try Safetensors.read(checkpointPath)
         guard file.metadata[Checkpoint.familyKey] == task.family else {
             throw TrainingError.recipe("'\(checkpointPath)' holds a \(file.metadata[Checkpoint.familyKey] ?? "unknown") model but the recipe trains a \(task.family); resume with the recipe it was trained with, or pass --out for a new run.")
@@ -74,6 +79,7 @@ public final class Trainer {
         if let saved = file.metadata[Checkpoint.configKey], let changed = Self.changedKeys(saved, task.configJSON), !changed.isEmpty {
             throw TrainingError.recipe("the recipe's model differs from the checkpoint's in \(changed.joined(separator: ", ")); resume with the recipe it was trained with, or pass --out for a new run.")
         }
+        let changed = try changedSettings(savedRecipe: file.metadata["wavekit.recipe"])
         try task.module.load(file.tensors.filter { !$0.key.hasPrefix("optimizer.") && !$0.key.hasPrefix("ema.") }, source: checkpointPath)
         try optimizer.load(Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("optimizer.") }
             .map { (String($0.key.dropFirst("optimizer.".count)), $0.value) }))
@@ -82,6 +88,32 @@ public final class Trainer {
             let saved = Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("ema.") }.map { (String($0.key.dropFirst(4)), $0.value) })
             ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
         }
+        return changed
+    }
+
+    /// The optimizer and training settings the recipe changes from the checkpoint's (loop
+    /// intervals and the step count excepted), refusing the ones that would drop saved state.
+    func changedSettings(savedRecipe: String?) throws -> [String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let savedRecipe, let now = try? encoder.encode(recipe),
+              let old = try? JSONSerialization.jsonObject(with: Data(savedRecipe.utf8)) as? [String: Any],
+              let new = try? JSONSerialization.jsonObject(with: now) as? [String: Any] else { return [] }
+        func section(_ o: [String: Any], _ name: String) -> String? {
+            (o[name]).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        var changed: [String] = []
+        for name in ["optimizer", "training"] {
+            guard let a = section(old, name), let keys = Self.changedKeys(a, section(new, name)) else { continue }
+            changed += keys.filter { !["steps", "checkpoint_every", "validate_every", "log_every", "checkpointEvery", "validateEvery", "logEvery"].contains($0) }
+                .map { "\(name).\($0)" }
+        }
+        // A new EMA decay keeps the average; adding or removing one would not.
+        let emaToggled = ((old["optimizer"] as? [String: Any])?["ema"] == nil) != ((new["optimizer"] as? [String: Any])?["ema"] == nil)
+        if let lost = changed.first(where: { $0 == "optimizer.kind" || ($0 == "optimizer.ema" && emaToggled) }) {
+            throw TrainingError.recipe("the recipe changes \(lost) from the checkpoint's, which would drop its saved \(lost == "optimizer.kind" ? "optimizer state" : "weight average"); resume with the recipe it was trained with, or pass --out for a new run.")
+        }
+        return changed
     }
 
     /// The top-level keys whose values differ between two JSON objects (nil if either is not one).

@@ -66,6 +66,22 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(message(schedule("{step: {step_size: 0, gamma: 0.5}}")).contains("step_size ≥ 1"))
         #expect(try Recipe.parse(schedule("{step: {step_size: 3, gamma: 0.5}}"), source: "r.yaml").optimizer.schedule == .step(stepSize: 3, gamma: 0.5))
         #expect(try Recipe.parse(schedule("{linear_warmup: {steps: 4}}"), source: "r.yaml").optimizer.schedule == .linearWarmup(steps: 4))
+        // The key of a fraction or negative count is named; so are bad betas, eps, another
+        // optimizer's options, a name that is not one folder, and JSON that does not parse.
+        let fraction = message(Self.yaml.replacingOccurrences(of: "crop_samples: 4096", with: "crop_samples: 4096.5"))
+        #expect(fraction.contains("training.crop_samples (4096.5)"), "\(fraction)")
+        func optimizer(_ o: String) -> String {
+            Self.yaml.replacingOccurrences(of: "kind: adamw, learning_rate: 0.0005", with: o)
+        }
+        #expect(message(optimizer("kind: adam, betas: [0.9, 1.5]")).contains("optimizer.betas must each be in [0, 1)"))
+        #expect(message(optimizer("kind: adam, eps: 0")).contains("optimizer.eps must be positive"))
+        #expect(message(optimizer("kind: sgd, amsgrad: true")).contains("optimizer.amsgrad does not apply to sgd"))
+        #expect(message(optimizer("kind: adam, momentum: 0.9")).contains("optimizer.momentum does not apply to adam"))
+        #expect(message(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: ../../escaped")).contains("plain folder name"))
+        #expect(message(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: ''")).contains("plain folder name"))
+        let json: String
+        do { _ = try Recipe.parse("{", source: "r.json"); json = "" } catch { json = "\(error)" }
+        #expect(json.contains("not valid JSON"), "\(json)")
     }
 }
 
@@ -74,10 +90,19 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         try writeTones(in: root + "/lj", names: ["wavs/LJ001-0001.wav", "wavs/LJ001-0002.wav", "wavs/LJ001-0003.wav"])
-        try "LJ001-0001|Hello.|Hello.\nLJ001-0002|Two 2.|Two two.\nLJ001-0003|x|\nLJ009-0009|missing|missing\n"
+        try "LJ001-0001|Hello.|Hello.\nLJ001-0002|Two 2.|Two two.\nLJ001-0003|x|\nLJ009-0009|missing|missing\nLJ003\n"
             .write(toFile: root + "/lj/metadata.csv", atomically: true, encoding: .utf8)
         let lj = try AudioCorpus.scan(root + "/lj", layout: .ljspeech)
         #expect(lj.items.count == 3 && lj.items[1].text == "Two two." && lj.items[2].text == "x")
+        #expect(lj.notes.contains { $0.contains("1 row of metadata.csv names a missing wav") }
+                && lj.notes.contains { $0.contains("1 row of metadata.csv has no '|'") }, "\(lj.notes)")
+        // When every row names a missing wav, the error says so.
+        try FileManager.default.createDirectory(atPath: root + "/lj2/wavs", withIntermediateDirectories: true)
+        try "LJ009-0009|missing|missing\n".write(toFile: root + "/lj2/metadata.csv", atomically: true, encoding: .utf8)
+        do { _ = try AudioCorpus.scan(root + "/lj2", layout: .ljspeech); Issue.record("an LJSpeech folder without its wavs scanned") } catch {
+            #expect("\(error)".contains("names a missing wav"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: root + "/lj2")
 
         try writeTones(in: root + "/vctk/wav48_silence_trimmed", names: ["p225/p225_001.wav", "p225/p225_002.wav", "p226/p226_001.flac"])
         let vctk = try AudioCorpus.scan(root + "/vctk", layout: .vctk)

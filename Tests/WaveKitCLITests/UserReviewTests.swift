@@ -136,4 +136,50 @@ import Testing
         let unset = try CLITests.run(["train", "/nonexistent.yaml"], environment: ["OPENBLAS_CORETYPE": ""])
         #expect(unset.status == 1 && !unset.stderr.contains("OPENBLAS_CORETYPE"), "\(unset.stderr)")
     }
+
+    /// The second walk (training and data): --resume names or refuses changed settings, a data
+    /// path with `..` is found beside a relative recipe, settings the data section owns are
+    /// refused in model.config, and `bench wavenet` checks its options.
+    @Test func resumePathsAndBenchOptions() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let clips = dir.appendingPathComponent("clips")
+        try FileManager.default.createDirectory(at: clips, withIntermediateDirectories: true)
+        for i in 1...2 { try AudioCommandTests.writeTone(clips.appendingPathComponent("a\(i).wav"), sampleRate: 16000, seconds: 0.2) }
+        let recipes = dir.appendingPathComponent("recipes")
+        try FileManager.default.createDirectory(at: recipes, withIntermediateDirectories: true)
+        func recipe(_ file: String, optimizer: String = "{kind: adam, learning_rate: 0.001, ema: 0.99}", config: String = "") throws {
+            try """
+            name: u
+            data: {path: ../clips, sample_rate: 16000, validation_fraction: 0}
+            model: {family: wavenet, config: {cin_channels: null, upsample_scales: null, cin_pad: 0, layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8\(config)}}
+            optimizer: \(optimizer)
+            training: {steps: 4, batch_size: 1, crop_samples: 800}
+            """.write(to: recipes.appendingPathComponent(file), atomically: true, encoding: .utf8)
+        }
+        try recipe("base.yaml")
+        try recipe("sgd.yaml", optimizer: "{kind: sgd, learning_rate: 0.001, ema: 0.99}")
+        try recipe("lr.yaml", optimizer: "{kind: adam, learning_rate: 0.002, ema: 0.99}")
+        try recipe("preset.yaml", config: ", mel_preset: tacotron2")
+        let run = dir.appendingPathComponent("run").path
+        // A relative recipe path whose data.path climbs out of the recipe's folder (the test
+        // runs from the repository's root, so the recipe is named relative to it).
+        let up = String(repeating: "../", count: CLITests.repositoryRoot.pathComponents.count - 1)
+        let base = try CLITests.run(["train", up + recipes.appendingPathComponent("base.yaml").path.dropFirst(),
+                                     "--out", run, "--max-steps", "2", "--quiet"])
+        #expect(base.status == 0, "\(base.stderr)")
+        let sgd = try CLITests.run(["train", recipes.appendingPathComponent("sgd.yaml").path, "--out", run, "--resume"])
+        #expect(sgd.status == 1 && sgd.stderr.contains("changes optimizer.kind"), "\(sgd.stderr)")
+        let lr = try CLITests.run(["train", recipes.appendingPathComponent("lr.yaml").path, "--out", run, "--resume", "--seed", "5"])
+        #expect(lr.status == 0 && lr.stderr.contains("optimizer.learning_rate, training.seed"), "\(lr.stderr)")
+        let done = try CLITests.run(["train", recipes.appendingPathComponent("lr.yaml").path, "--out", run, "--resume", "--seed", "5"])
+        #expect(done.status == 0 && done.stderr.contains("already at step 4"), "\(done.stderr)")
+        let preset = try CLITests.run(["train", recipes.appendingPathComponent("preset.yaml").path, "--out", dir.appendingPathComponent("r2").path])
+        #expect(preset.status == 1 && preset.stderr.contains("model.config.mel_preset is taken from data.mel_preset"), "\(preset.stderr)")
+        for (args, needle) in [(["--seconds", "-1"], "--seconds must be"), (["--threads", "0"], "--threads must be at least 1"),
+                               (["--repeats", "0"], "--repeats must be at least 1")] {
+            let r = try CLITests.run(["bench", "wavenet"] + args)
+            #expect(r.status == 64 && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
+        }
+    }
 }

@@ -15,6 +15,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "denoiser_cache.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "denoiser_cache.sh: bad --threads: $THREADS (a whole number ≥ 1)" >&2; exit 2; }
 BENCH_NO_PYTHON=1 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

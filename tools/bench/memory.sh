@@ -7,7 +7,7 @@
 #             `wavekit bench wavenet` and tools/bench/wavenet_torch_bench.py (both first
 #             generate 10 ms per utterance, which needs far less than the step)
 #
-# Usage: tools/bench/memory.sh [--model waveglow|wavenet] [--seconds 10] [--threads 1]
+# Usage: tools/bench/memory.sh [--model waveglow|wavenet] [--seconds 10 (waveglow only)] [--threads 1]
 set -euo pipefail
 MODEL=waveglow
 SECONDS_AUDIO=10
@@ -21,6 +21,7 @@ while [[ $# -gt 0 ]]; do
         *) echo "memory.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
+[[ "$THREADS" =~ ^[1-9][0-9]*$ ]] || { echo "memory.sh: bad --threads: $THREADS (a whole number ≥ 1)" >&2; exit 2; }
 case "$MODEL" in
     waveglow|wavenet) ;;
     *) echo "memory.sh: bad --model: $MODEL (waveglow or wavenet)" >&2; exit 2 ;;

@@ -15,11 +15,13 @@ while [[ $# -gt 0 ]]; do
         --seconds) SECONDS_LIST="${2:?--seconds needs a value}"; shift 2 ;;
         --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
         --pairs) PAIRS="${2:?--pairs needs a value}"; shift 2 ;;
-        -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "waveglow.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]] || { echo "waveglow.sh: bad --pairs: $PAIRS" >&2; exit 2; }
+for t in $THREADS; do [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "waveglow.sh: bad --threads value: $t (whole numbers ≥ 1)" >&2; exit 2; }; done
+for s in $SECONDS_LIST; do [[ "$s" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "waveglow.sh: bad --seconds value: $s (positive numbers)" >&2; exit 2; }; done
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 echo "| audio | threads | WaveKit ms | PyTorch ms | ratio | per-pair ratios |"
 echo "| --- | --- | --- | --- | --- | --- |"

@@ -49,6 +49,9 @@ struct Bench: ParsableCommand {
             } catch {
                 throw ValidationError("Cannot read '\(cases)': \(error). Each case needs a name and a kind (matmul, conv1d_stack, conv1d_train, gated).")
             }
+            if let only, !file.cases.contains(where: { $0.name.contains(only) }) {
+                throw ValidationError("no case in '\(cases)' has '\(only)' in its name; the cases are: \(file.cases.map(\.name).joined(separator: "; ")).")
+            }
             var results: [BenchResult] = []
             for c in file.cases where only.map({ c.name.contains($0) }) ?? true {
                 if !json { FileHandle.standardError.write(Data("  running \(c.name)…\n".utf8)) }

@@ -59,10 +59,17 @@ struct Train: ParsableCommand {
             }
             // A relative data.path is taken from the recipe's folder when it is there, else from
             // the current folder (the bundled recipes name data/… from the repository's root).
-            var dataPath = r.data.path
+            var dataPath = (r.data.path as NSString).expandingTildeInPath
             if !dataPath.hasPrefix("/") {
-                let beside = URL(fileURLWithPath: recipe).deletingLastPathComponent().appendingPathComponent(dataPath).standardized.path
-                if FileManager.default.fileExists(atPath: beside) { dataPath = beside }
+                let recipePath = recipe.hasPrefix("/") ? recipe : FileManager.default.currentDirectoryPath + "/" + recipe
+                let beside = (((recipePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(dataPath) as NSString).standardizingPath
+                if FileManager.default.fileExists(atPath: beside) {
+                    dataPath = beside
+                } else if !FileManager.default.fileExists(atPath: dataPath) {
+                    throw TrainingError.recipe("the data folder '\(r.data.path)' is neither beside the recipe (\(beside)) nor in the current folder. \(Self.dataHint(r.data.path))")
+                }
+            } else if !FileManager.default.fileExists(atPath: dataPath) {
+                throw TrainingError.recipe("the data folder '\(dataPath)' does not exist. \(Self.dataHint(dataPath))")
             }
             let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
             for note in scanned.notes { common.note("note: " + note) }
@@ -71,7 +78,7 @@ struct Train: ParsableCommand {
             let corpus = scanned.keeping(readable.items)
             let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
             let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
-            common.note("\(corpus.items.count) clips in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
+            common.note("\(corpus.items.count) clip\(corpus.items.count == 1 ? "" : "s") in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
             if let preset, preset.sampleRate != r.data.sampleRate {
                 throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
             }
@@ -95,14 +102,23 @@ struct Train: ParsableCommand {
                 }
                 if r.data.layout != .vctk { common.note("note: n_speakers is set but the \(r.data.layout.rawValue) layout has no speakers; every clip is speaker 0") }
             } else if corpus.speakers.count > 1 {
-                common.note("note: the corpus has \(corpus.speakers.count) speakers but the model has no speaker conditioning; set model.config.n_speakers to \(corpus.speakers.count) to condition on them")
+                common.note(task.module is WaveNet
+                    ? "note: the corpus has \(corpus.speakers.count) speakers but the model has no speaker conditioning; set model.config.n_speakers to \(corpus.speakers.count) and gin_channels (for example 16) to condition on them"
+                    : "note: the corpus has \(corpus.speakers.count) speakers; a \(task.family) has no speaker conditioning, so it learns them all as one voice")
             }
             common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
             let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)
             if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
             if resume {
-                try trainer.resume()
+                let changed = try trainer.resume()
                 common.note("resumed at step \(trainer.step)")
+                if trainer.step >= Swift.min(maxSteps ?? r.training.steps, r.training.steps) {
+                    common.note("note: the run is already at step \(trainer.step), the last one asked for; nothing to do (raise --max-steps or training.steps to go on)")
+                    return
+                }
+                if !changed.isEmpty {
+                    common.note("note: the recipe changes \(changed.joined(separator: ", ")) from the checkpoint's; the run continues from the checkpoint, but not exactly as the original recipe would have")
+                }
             } else if FileManager.default.fileExists(atPath: trainer.checkpointPath) {
                 throw TrainingError.recipe("'\(trainer.checkpointPath)' exists; pass --resume to continue it or --out for a new run folder.")
             }
@@ -127,6 +143,13 @@ struct Train: ParsableCommand {
             }
             common.note("finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
         }
+    }
+
+    /// How to make a corpus the bundled recipes name, or where the scripts are.
+    static func dataHint(_ path: String) -> String {
+        if path.contains("espeak-ljspeech") { return "Make it with Recipes/data/make_speech_corpus.sh (from the repository's root), or fix data.path." }
+        if path.contains("sc09") { return "Make it with Recipes/data/make_digits_corpus.sh (from the repository's root), or fix data.path." }
+        return "Fix data.path, or make a corpus (Recipes/data/ has scripts)."
     }
 
     static func duration(_ s: Double) -> String {

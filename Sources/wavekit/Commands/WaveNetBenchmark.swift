@@ -13,14 +13,20 @@ extension Bench {
             abstract: "WaveNet benchmark: cached generation (1 and 8 utterances) and a training step.",
             discussion: "tools/bench/run.sh --suite wavenet runs this beside tools/bench/wavenet_torch_bench.py and prints the ratios, and the 8-to-1-utterance throughput ratio. With --threads N the 8 utterances are split over N cores.")
 
-        @Option(help: "Seconds of 22 050 Hz audio to generate per utterance.")
+        @Option(parsing: .unconditional, help: "Seconds of 22 050 Hz audio to generate per utterance.")
         var seconds: Double = 1
-        @Option(help: "Threads for WaveKit's kernels and OpenBLAS.")
+        @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS.")
         var threads: Int = 1
-        @Option(help: "Timed runs of each generation case and of the training step; medians are reported.")
+        @Option(parsing: .unconditional, help: "Timed runs of each generation case and of the training step; medians are reported.")
         var repeats: Int = 5
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
+
+        func validate() throws {
+            if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
+            if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
+            if !(seconds * 22050 >= 1 && seconds <= 60) { throw ValidationError("--seconds must be more than 0 (at least one sample) and at most 60, got \(seconds).") }
+        }
 
         func run() throws {
             Threading.setThreads(threads)
