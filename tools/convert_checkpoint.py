@@ -161,14 +161,14 @@ def load_checkpoint(path, trust_pickle, source=None):
         obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except Exception as e:  # noqa: BLE001 - torch raises many kinds
         text = str(e)
+        if source == "r9y9-wavenet" and re.search(r"\bglow\b|waveglow", text, re.IGNORECASE):
+            raise ConvertError(f"{path}: this looks like an NVIDIA WaveGlow checkpoint (it pickles "
+                               "glow.WaveGlow); convert it with --from nvidia-waveglow", 2)
         if not trust_pickle and ("weights_only" in text or "Unsupported global" in text
                                  or "WeightsUnpickler" in text):
             why = next((ln.strip() for ln in text.splitlines() if "Unsupported global" in ln
                         or "WeightsUnpickler error" in ln), "")
             why = ANSI_RE.sub("", why)
-            if source == "r9y9-wavenet" and re.search(r"\bglow\b|WaveGlow", text):
-                raise ConvertError(f"{path}: this looks like an NVIDIA WaveGlow checkpoint (it pickles "
-                                   "glow.WaveGlow); convert it with --from nvidia-waveglow", 2)
             raise ConvertError(
                 f"{path}: the checkpoint holds Python objects that torch.load only reads with "
                 f"weights_only=False. If you trust the file, rerun with --trust-pickle."

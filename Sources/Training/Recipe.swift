@@ -19,10 +19,7 @@ public struct Recipe: Codable, Sendable {
         try StrictKeys.check(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "run"
-        // The name is the run folder under runs/: one plain folder name.
-        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-            throw TrainingError.recipe("name '\(name)' must be a plain folder name (no '/'), the run folder under runs/; use --out for another place.")
-        }
+
         data = try c.decode(DataSection.self, forKey: .data)
         model = try c.decode(ModelSection.self, forKey: .model)
         optimizer = try c.decodeIfPresent(OptimizerSection.self, forKey: .optimizer) ?? OptimizerSection()
@@ -184,6 +181,16 @@ public struct Recipe: Codable, Sendable {
                 throw TrainingError.recipe("training.crop_samples is \(cropSamples); at most \(Self.maxCropSamples) (vocoders train on 8 000–16 000).")
             }
         }
+    }
+
+    /// The run folder runs/<name> when no other is given: a name that is empty or climbs out of
+    /// runs/ (`..`) is refused, as is an absolute one.
+    public func defaultRunFolder() throws -> String {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        guard !name.isEmpty, !name.hasPrefix("/"), !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw TrainingError.recipe("name '\(name)' must name a folder under runs/ (no '..', not empty or absolute); fix it or pass --out.")
+        }
+        return "runs/" + name
     }
 
     /// Reads a recipe from a `.yaml`/`.yml` or `.json` file; errors name the file and the key.

@@ -105,12 +105,15 @@ public final class Trainer {
         var changed: [String] = []
         for name in ["optimizer", "training"] {
             guard let a = section(old, name), let keys = Self.changedKeys(a, section(new, name)) else { continue }
-            changed += keys.filter { !["steps", "checkpoint_every", "validate_every", "log_every", "checkpointEvery", "validateEvery", "logEvery"].contains($0) }
+            changed += keys.filter { !["steps", "checkpoint_every", "validate_every", "log_every"].contains($0) }
                 .map { "\(name).\($0)" }
         }
         // A new EMA decay keeps the average; adding or removing one would not.
         let emaToggled = ((old["optimizer"] as? [String: Any])?["ema"] == nil) != ((new["optimizer"] as? [String: Any])?["ema"] == nil)
-        if let lost = changed.first(where: { $0 == "optimizer.kind" || ($0 == "optimizer.ema" && emaToggled) }) {
+        // Adam and AdamW keep the same state; SGD keeps another.
+        let kinds = [old, new].map { ($0["optimizer"] as? [String: Any])?["kind"] as? String ?? "adam" }
+        let stateLost = (kinds[0] == "sgd") != (kinds[1] == "sgd")
+        if let lost = changed.first(where: { ($0 == "optimizer.kind" && stateLost) || ($0 == "optimizer.ema" && emaToggled) }) {
             throw TrainingError.recipe("the recipe changes \(lost) from the checkpoint's, which would drop its saved \(lost == "optimizer.kind" ? "optimizer state" : "weight average"); resume with the recipe it was trained with, or pass --out for a new run.")
         }
         return changed

@@ -77,8 +77,11 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(message(optimizer("kind: adam, eps: 0")).contains("optimizer.eps must be positive"))
         #expect(message(optimizer("kind: sgd, amsgrad: true")).contains("optimizer.amsgrad does not apply to sgd"))
         #expect(message(optimizer("kind: adam, momentum: 0.9")).contains("optimizer.momentum does not apply to adam"))
-        #expect(message(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: ../../escaped")).contains("plain folder name"))
-        #expect(message(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: ''")).contains("plain folder name"))
+        for bad in ["../../escaped", "''", "/abs", "a/../b"] {
+            let r = try Recipe.parse(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: \(bad)"), source: "r.yaml")
+            #expect(throws: TrainingError.self) { try r.defaultRunFolder() }
+        }
+        #expect(try Recipe.parse(Self.yaml.replacingOccurrences(of: "name: tiny", with: "name: exp/a"), source: "r.yaml").defaultRunFolder() == "runs/exp/a")
         let json: String
         do { _ = try Recipe.parse("{", source: "r.json"); json = "" } catch { json = "\(error)" }
         #expect(json.contains("not valid JSON"), "\(json)")

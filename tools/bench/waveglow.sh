@@ -21,7 +21,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]] || { echo "waveglow.sh: bad --pairs: $PAIRS" >&2; exit 2; }
 for t in $THREADS; do [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "waveglow.sh: bad --threads value: $t (whole numbers ≥ 1)" >&2; exit 2; }; done
-for s in $SECONDS_LIST; do [[ "$s" =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "waveglow.sh: bad --seconds value: $s (positive numbers)" >&2; exit 2; }; done
+for s in $SECONDS_LIST; do [[ "$s" =~ ^[0-9]*\.?[0-9]+$ && "$s" =~ [1-9] ]] || { echo "waveglow.sh: bad --seconds value: $s (positive numbers)" >&2; exit 2; }; done
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 echo "| audio | threads | WaveKit ms | PyTorch ms | ratio | per-pair ratios |"
 echo "| --- | --- | --- | --- | --- | --- |"

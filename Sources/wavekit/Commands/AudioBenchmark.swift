@@ -16,9 +16,9 @@ extension Bench {
         var cases: String = "tools/bench/audio_cases.json"
         @Option(help: "The audio file the cases use (tools/bench/audio_bench.py --make-audio PATH makes one).")
         var audio: String = "bench-results/bench60s.wav"
-        @Option(help: "Threads for WaveKit's kernels and OpenBLAS.")
+        @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: "Timed runs per case; the median is reported.")
+        @Option(parsing: .unconditional, help: "Timed runs per case; the median is reported.")
         var repeats: Int = 10
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false

@@ -24,9 +24,9 @@ struct Bench: ParsableCommand {
 
         @Option(help: "The benchmark cases (JSON).")
         var cases: String = "tools/bench/cases.json"
-        @Option(help: "Threads for WaveKit's kernels and OpenBLAS.")
+        @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-        @Option(help: "Timed runs per case; the median is reported.")
+        @Option(parsing: .unconditional, help: "Timed runs per case; the median is reported.")
         var repeats: Int = 10
         @Option(help: "Only run cases whose name contains this text.")
         var only: String?

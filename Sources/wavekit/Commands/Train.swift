@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
             if let warning = BLAS.forcedCoreWarning { common.note("note: " + warning) }
             var r = try Recipe.load(recipe)
             if let seed { r.training.seed = seed }
-            let folder = out ?? "runs/\(r.name)"
+            let folder = try out ?? r.defaultRunFolder()
             if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
                 throw TrainingError.recipe("'\(folder)' holds no checkpoint to resume; drop --resume to start the run there.")
             }
@@ -112,8 +112,10 @@ struct Train: ParsableCommand {
             if resume {
                 let changed = try trainer.resume()
                 common.note("resumed at step \(trainer.step)")
-                if trainer.step >= Swift.min(maxSteps ?? r.training.steps, r.training.steps) {
-                    common.note("note: the run is already at step \(trainer.step), the last one asked for; nothing to do (raise --max-steps or training.steps to go on)")
+                let last = Swift.min(maxSteps ?? r.training.steps, r.training.steps)
+                if trainer.step >= last {
+                    let raise = last == r.training.steps ? "training.steps in the recipe" : "--max-steps"
+                    common.note("note: the run is already at step \(trainer.step), at or past step \(last); nothing to do (raise \(raise) to go on)")
                     return
                 }
                 if !changed.isEmpty {

@@ -110,7 +110,7 @@ struct Vocode: ParsableCommand {
                 throw ValidationError("with --batch, -o names a folder for the outputs (one <input name>.wav each), but '\(output)' looks like an audio file name; pass a folder.")
             }
             let parent = (output as NSString).deletingLastPathComponent
-            if !parent.isEmpty && !FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) {
+            if !parent.isEmpty && !(FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir.boolValue) {
                 throw ValidationError("the folder '\(parent)' (where --batch would make '\(output)') does not exist; create it first or fix -o.")
             }
             let names = batchOutputs()
@@ -290,7 +290,8 @@ struct Vocode: ParsableCommand {
         if let denoiser, let denoise = denoiseStrength { audio = denoiser(audio, strength: denoise) }
         let clipped = audio.reduce(0) { $0 + (abs($1) > 1 ? 1 : 0) }
         if clipped * 100 > audio.count {
-            common.note("note: \(clipped * 100 / audio.count)% of the samples exceeded ±1 and were clipped; lower --sigma (NVIDIA uses 0.6)")
+            let advice = sigma > 0.6 ? "; lower --sigma (NVIDIA uses 0.6)" : ""
+            common.note(String(format: "note: %.1f%% of the samples exceeded ±1 and were clipped", Double(clipped) * 100 / Double(audio.count)) + advice)
         }
         try SoundFile.write(Audio(mono: audio.map { Swift.min(Swift.max($0, -1), 1) }, sampleRate: preset.sampleRate), to: output,
                             comment: "WaveKit vocode checkpoint=\(URL(fileURLWithPath: checkpoint).lastPathComponent) sigma=\(sigma) denoise=\(denoiseStrength ?? 0) seed=\(seed) \(preset.summary)")

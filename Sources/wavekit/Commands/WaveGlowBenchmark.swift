@@ -15,11 +15,11 @@ extension Bench {
             the real-time factor is audio seconds per wall second (> 1 is faster than real time).
             """)
 
-        @Option(help: "Seconds of 22 050 Hz audio per inference.")
+        @Option(parsing: .unconditional, help: "Seconds of 22 050 Hz audio per inference.")
         var seconds: Double = 1
-        @Option(help: "Threads for WaveKit's kernels and OpenBLAS.")
+        @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS.")
         var threads: Int = 1
-        @Option(help: "Timed runs after one warm-up; the median is reported.")
+        @Option(parsing: .unconditional, help: "Timed runs after one warm-up; the median is reported.")
         var repeats: Int = 3
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false

@@ -48,7 +48,7 @@ enum NeuralVocoding {
             throw AudioIOError.invalidArgument("'\(input)' is a checkpoint, not a mel-spectrogram (.npy) or audio file; pass the checkpoint with --checkpoint.")
         }
         guard let presetName else {
-            throw DSPError.melMismatch("'\(checkpoint)' records no mel preset, so WaveKit cannot compute its conditioning from the audio '\(input)'. Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (tacotron2, 16k, r9y9), or pass a mel-spectrogram (.npy).")
+            throw DSPError.melMismatch("'\(checkpoint)' records no mel preset, so WaveKit cannot compute its conditioning from the audio '\(input)'. Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (\(MelPreset.all.map(\.name).joined(separator: ", "))), or pass a mel-spectrogram (.npy).")
         }
         preset = try MelPreset.named(presetName)
         try checkHop(preset, hop, checkpoint: checkpoint)
