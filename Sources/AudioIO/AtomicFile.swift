@@ -25,13 +25,19 @@ public enum AtomicFile {
     /// Throws the error a write to `path` would meet for want of its folder, or because `path`
     /// is a folder: commands check their outputs before long work, not after it.
     public static func checkDestination(_ path: String) throws {
+        try checkFolder(of: path)
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw AudioIOError.writeFailed(path: path, reason: "it is a folder; name a file")
+        }
+    }
+
+    /// Checks that the folder `path` would be made in exists.
+    public static func checkFolder(of path: String) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
             throw AudioIOError.writeFailed(path: path, reason: "the folder '\(dir.path)' does not exist")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw AudioIOError.writeFailed(path: path, reason: "it is a folder; name a file")
         }
     }
 

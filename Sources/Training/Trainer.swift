@@ -94,35 +94,40 @@ public final class Trainer {
     /// The optimizer and training settings the recipe changes from the checkpoint's (loop
     /// intervals and the step count excepted), refusing the ones that would drop saved state.
     func changedSettings(savedRecipe: String?) throws -> [String] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let savedRecipe, let now = try? encoder.encode(recipe),
+        guard let savedRecipe, let now = try? ModelFamilies.sortedJSON(recipe),
               let old = try? JSONSerialization.jsonObject(with: Data(savedRecipe.utf8)) as? [String: Any],
-              let new = try? JSONSerialization.jsonObject(with: now) as? [String: Any] else { return [] }
-        func section(_ o: [String: Any], _ name: String) -> String? {
-            (o[name]).flatMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }.map { String(decoding: $0, as: UTF8.self) }
-        }
+              let new = try? JSONSerialization.jsonObject(with: Data(now.utf8)) as? [String: Any] else { return [] }
         var changed: [String] = []
         for name in ["optimizer", "training"] {
-            guard let a = section(old, name), let keys = Self.changedKeys(a, section(new, name)) else { continue }
+            let keys = Self.changedKeys(old[name] as? [String: Any] ?? [:], new[name] as? [String: Any] ?? [:])
             changed += keys.filter { !["steps", "checkpoint_every", "validate_every", "log_every"].contains($0) }
                 .map { "\(name).\($0)" }
         }
-        // A new EMA decay keeps the average; adding or removing one would not.
-        let emaToggled = ((old["optimizer"] as? [String: Any])?["ema"] == nil) != ((new["optimizer"] as? [String: Any])?["ema"] == nil)
-        // Adam and AdamW keep the same state; SGD keeps another.
-        let kinds = [old, new].map { ($0["optimizer"] as? [String: Any])?["kind"] as? String ?? "adam" }
-        let stateLost = (kinds[0] == "sgd") != (kinds[1] == "sgd")
-        if let lost = changed.first(where: { ($0 == "optimizer.kind" && stateLost) || ($0 == "optimizer.ema" && emaToggled) }) {
-            throw TrainingError.recipe("the recipe changes \(lost) from the checkpoint's, which would drop its saved \(lost == "optimizer.kind" ? "optimizer state" : "weight average"); resume with the recipe it was trained with, or pass --out for a new run.")
+        // Adam and AdamW keep the same state and SGD another; a new EMA decay keeps the
+        // average, adding or removing one would not.
+        let saved = old["optimizer"] as? [String: Any] ?? [:]
+        if ((saved["kind"] as? String) == "sgd") != (recipe.optimizer.kind == .sgd) {
+            throw Self.stateLost("optimizer.kind", "optimizer state")
+        }
+        if (saved["ema"] == nil) != (recipe.optimizer.ema == nil) {
+            throw Self.stateLost("optimizer.ema", "weight average")
         }
         return changed
+    }
+
+    private static func stateLost(_ key: String, _ state: String) -> TrainingError {
+        .recipe("the recipe changes \(key) from the checkpoint's, which would drop its saved \(state); resume with the recipe it was trained with, or pass --out for a new run.")
     }
 
     /// The top-level keys whose values differ between two JSON objects (nil if either is not one).
     static func changedKeys(_ a: String, _ b: String?) -> [String]? {
         guard let b, let x = try? JSONSerialization.jsonObject(with: Data(a.utf8)) as? [String: Any],
               let y = try? JSONSerialization.jsonObject(with: Data(b.utf8)) as? [String: Any] else { return nil }
+        return changedKeys(x, y)
+    }
+
+    /// The keys whose values differ between two JSON objects.
+    static func changedKeys(_ x: [String: Any], _ y: [String: Any]) -> [String] {
         func canonical(_ v: Any?) -> Data? { v.flatMap { try? JSONSerialization.data(withJSONObject: [$0], options: [.sortedKeys]) } }
         return Set(x.keys).union(y.keys).sorted().filter { canonical(x[$0]) != canonical(y[$0]) }
     }
@@ -220,9 +225,7 @@ public final class Trainer {
         var tensors = task.module.stateDict()
         for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
         if let ema { for (k, v) in ema.shadow { tensors["ema." + k] = v } }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let recipeJSON = String(decoding: (try? encoder.encode(recipe)) ?? Data(), as: UTF8.self)
+        let recipeJSON = (try? ModelFamilies.sortedJSON(recipe)) ?? ""
         var metadata = [Checkpoint.familyKey: task.family, Checkpoint.configKey: task.configJSON,
                         "wavekit.step": "\(step)", "wavekit.recipe": recipeJSON, "format": "pt",
                         "wavekit.sample_rate": "\(recipe.data.sampleRate)"]

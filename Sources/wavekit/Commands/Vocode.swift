@@ -109,10 +109,7 @@ struct Vocode: ParsableCommand {
             if SoundFile.writableExtensions.contains(ext) && !isDir.boolValue {
                 throw ValidationError("with --batch, -o names a folder for the outputs (one <input name>.wav each), but '\(output)' looks like an audio file name; pass a folder.")
             }
-            let parent = (output as NSString).deletingLastPathComponent
-            if !parent.isEmpty && !(FileManager.default.fileExists(atPath: parent, isDirectory: &isDir) && isDir.boolValue) {
-                throw ValidationError("the folder '\(parent)' (where --batch would make '\(output)') does not exist; create it first or fix -o.")
-            }
+            do { try AtomicFile.checkFolder(of: output) } catch { throw ValidationError("\(error); create it first or fix -o.") }
             let names = batchOutputs()
             if let clash = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("two inputs would both be written to '\(clash)'; give them different names.")
