@@ -109,7 +109,7 @@ struct Vocode: ParsableCommand {
             if SoundFile.writableExtensions.contains(ext) && !isDir.boolValue {
                 throw ValidationError("with --batch, -o names a folder for the outputs (one <input name>.wav each), but '\(output)' looks like an audio file name; pass a folder.")
             }
-            do { try AtomicFile.checkFolder(of: output) } catch { throw ValidationError("\(error); create it first or fix -o.") }
+            do { try AtomicFile.checkFolder(of: output) } catch { throw ValidationError("\(error) Create the folder first or fix -o.") }
             let names = batchOutputs()
             if let clash = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("two inputs would both be written to '\(clash)'; give them different names.")
