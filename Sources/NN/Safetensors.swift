@@ -239,8 +239,22 @@ public enum Safetensors {
 public enum Checkpoint {
     public static let familyKey = "wavekit.family"
     public static let configKey = "wavekit.config"
-    /// Speaker names in id order, comma-separated, for speaker-conditioned models.
+    /// Speaker names in id order, for speaker-conditioned models: a JSON array of strings
+    /// (`speakersValue`/`speakerNames`; earlier checkpoints joined them with commas, still read).
     public static let speakersKey = "wavekit.speakers"
+
+    /// The metadata value that records `names` (a JSON array, so a name may hold a comma).
+    public static func speakersValue(_ names: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(names)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// The speaker names a checkpoint records, in id order; empty when it records none. Reads
+    /// the JSON array WaveKit writes and the comma-joined list older checkpoints hold.
+    public static func speakerNames(_ metadata: [String: String]) -> [String] {
+        guard let value = metadata[speakersKey], !value.isEmpty else { return [] }
+        if value.hasPrefix("["), let names = try? JSONDecoder().decode([String].self, from: Data(value.utf8)) { return names }
+        return value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
 
     /// Saves a module's parameters and buffers with its family and configuration.
     public static func save<C: Encodable>(_ module: any Module, family: String, config: C, to path: String,

@@ -231,7 +231,7 @@ public final class Trainer {
                         "wavekit.sample_rate": "\(recipe.data.sampleRate)"]
         if let preset = task.melPreset { metadata["wavekit.mel_preset"] = preset }
         if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
-        if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = speakerNames.joined(separator: ",") }
+        if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = Checkpoint.speakersValue(speakerNames) }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
     }
 }

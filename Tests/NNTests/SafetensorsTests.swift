@@ -75,6 +75,14 @@ import TestSupport
         #expect(throws: NNError.self) { _ = try Checkpoint.load(path, family: "linear-test", config: Config.self) }
     }
 
+    /// Speaker names are a JSON array (a name may hold a comma); older comma-joined lists still read.
+    @Test func speakerNamesRoundTrip() {
+        let names = ["p225", "Leeds, UK", "", "ünï\"code"]
+        #expect(Checkpoint.speakerNames([Checkpoint.speakersKey: Checkpoint.speakersValue(names)]) == names)
+        #expect(Checkpoint.speakerNames([Checkpoint.speakersKey: "p225,p226"]) == ["p225", "p226"])
+        #expect(Checkpoint.speakerNames([:]).isEmpty)
+    }
+
     @Test func halfPrecisionDecoding() {
         #expect(Safetensors.halfToFloat(0x3C00) == 1)
         #expect(Safetensors.halfToFloat(0xC000) == -2)

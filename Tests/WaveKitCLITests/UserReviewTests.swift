@@ -148,10 +148,11 @@ import Testing
         for i in 1...2 { try AudioCommandTests.writeTone(clips.appendingPathComponent("a\(i).wav"), sampleRate: 16000, seconds: 0.2) }
         let recipes = dir.appendingPathComponent("recipes")
         try FileManager.default.createDirectory(at: recipes, withIntermediateDirectories: true)
-        func recipe(_ file: String, optimizer: String = "{kind: adam, learning_rate: 0.001, ema: 0.99}", config: String = "") throws {
+        func recipe(_ file: String, optimizer: String = "{kind: adam, learning_rate: 0.001, ema: 0.99}", config: String = "",
+                    data: String = "../clips") throws {
             try """
             name: u
-            data: {path: ../clips, sample_rate: 16000, validation_fraction: 0}
+            data: {path: \(data), sample_rate: 16000, validation_fraction: 0}
             model: {family: wavenet, config: {cin_channels: null, upsample_scales: null, cin_pad: 0, layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8\(config)}}
             optimizer: \(optimizer)
             training: {steps: 4, batch_size: 1, crop_samples: 800}
@@ -163,6 +164,13 @@ import Testing
         try recipe("adamw.yaml", optimizer: "{kind: adamw, learning_rate: 0.001, ema: 0.99}")
         try recipe("noema.yaml", optimizer: "{kind: adam, learning_rate: 0.001}")
         try recipe("preset.yaml", config: ", mel_preset: tacotron2")
+        // A bad model configuration is reported before the corpus is scanned (whose unreadable
+        // clip would otherwise be noted first, after reading every header).
+        let broken = dir.appendingPathComponent("broken")
+        try FileManager.default.createDirectory(at: broken, withIntermediateDirectories: true)
+        try AudioCommandTests.writeTone(broken.appendingPathComponent("ok.wav"), sampleRate: 16000, seconds: 0.2)
+        try Data("not audio".utf8).write(to: broken.appendingPathComponent("garbage.wav"))
+        try recipe("badconfig.yaml", config: ", kernel_size: 0", data: "../broken")
         let run = dir.appendingPathComponent("run").path
         // A relative recipe path whose data.path climbs out of the recipe's folder (the test
         // runs from the repository's root, so the recipe is named relative to it).
@@ -183,6 +191,12 @@ import Testing
         #expect(done.status == 0 && done.stderr.contains("already at step 4"), "\(done.stderr)")
         let preset = try CLITests.run(["train", recipes.appendingPathComponent("preset.yaml").path, "--out", dir.appendingPathComponent("r2").path])
         #expect(preset.status == 1 && preset.stderr.contains("model.config.mel_preset is taken from data.mel_preset"), "\(preset.stderr)")
+        let badConfig = try CLITests.run(["train", recipes.appendingPathComponent("badconfig.yaml").path, "--out", dir.appendingPathComponent("r3").path])
+        #expect(badConfig.status == 1 && badConfig.stderr.contains("kernel_size") && !badConfig.stderr.contains("garbage.wav"), "\(badConfig.stderr)")
+        let noAudio = try CLITests.run(["bench", "audio", "--audio", dir.appendingPathComponent("none.wav").path])
+        #expect(noAudio.status == 64 && noAudio.stderr.contains("tools/bench/run.sh --suite audio"), "\(noAudio.stderr)")
+        let noCases = try CLITests.run(["bench", "audio", "--cases", dir.appendingPathComponent("none.json").path])
+        #expect(noCases.status == 64 && noCases.stderr.contains("pass --cases PATH"), "\(noCases.stderr)")
         for (args, needle) in [(["--seconds", "-1"], "--seconds must be"), (["--threads", "0"], "--threads must be at least 1"),
                                (["--repeats", "0"], "--repeats must be at least 1")] {
             let r = try CLITests.run(["bench", "wavenet"] + args)

@@ -26,8 +26,11 @@ extension Bench {
         func validate() throws {
             if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
             if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
-            for (flag, path) in [("--cases", cases), ("--audio", audio)] where !FileManager.default.fileExists(atPath: path) {
-                throw ValidationError("'\(path)' not found; pass \(flag) PATH (tools/bench/run.sh --suite audio creates the audio).")
+            if !FileManager.default.fileExists(atPath: cases) {
+                throw ValidationError("Cases file '\(cases)' not found; run from the repository root or pass --cases PATH.")
+            }
+            if !FileManager.default.fileExists(atPath: audio) {
+                throw ValidationError("Audio file '\(audio)' not found; make it with tools/bench/run.sh --suite audio (or .venv-tools/bin/python tools/bench/audio_bench.py --make-audio \(audio)), or pass --audio PATH.")
             }
         }
 

@@ -66,6 +66,8 @@ struct Info: ParsableCommand {
                 // Numbers as numbers and the config as an object, not as the strings safetensors stores.
                 if k == Checkpoint.configKey, let object = try? JSONSerialization.jsonObject(with: Data(v.utf8)) {
                     o[String(k.dropFirst(8))] = object
+                } else if k == Checkpoint.speakersKey {
+                    o["speakers"] = Checkpoint.speakerNames(meta)
                 } else {
                     o[String(k.dropFirst(8))] = Int(v).map { $0 as Any } ?? v
                 }
@@ -82,6 +84,10 @@ struct Info: ParsableCommand {
         }
         if let step = meta["wavekit.step"] { print("step:       \(step) (a training checkpoint: optimizer state included)") }
         if let steps = meta["wavekit.trained_steps"] { print("trained:    \(steps) steps (\(meta["wavekit.exported"] ?? "exported"))") }
+        let speakers = Checkpoint.speakerNames(meta)
+        if !speakers.isEmpty {
+            print("speakers:   \(speakers.count) (\(speakers.prefix(8).map { "'\($0)'" }.joined(separator: " "))\(speakers.count > 8 ? " …" : ""); --speaker takes a name or an id)")
+        }
         if let config = meta[Checkpoint.configKey] { print("config:     \(config)") }
     }
 

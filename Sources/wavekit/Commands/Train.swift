@@ -71,17 +71,20 @@ struct Train: ParsableCommand {
             } else if !FileManager.default.fileExists(atPath: dataPath) {
                 throw TrainingError.recipe("the data folder '\(dataPath)' does not exist. \(Self.dataHint(dataPath))")
             }
+            // The recipe's own errors (mel preset, model configuration) come before the corpus
+            // scan, which reads every clip's header (minutes on a full VCTK).
+            let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
+            if let preset, preset.sampleRate != r.data.sampleRate {
+                throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
+            }
+            let task = try ModelFamilies.task(for: r, seed: r.training.seed)
             let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
             for note in scanned.notes { common.note("note: " + note) }
             let readable = try scanned.readableItems(sampleRate: r.data.sampleRate, allowResampling: r.data.resample)
             for note in readable.notes { common.note("note: " + note) }
             let corpus = scanned.keeping(readable.items)
-            let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
             let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
             common.note("\(corpus.items.count) clip\(corpus.items.count == 1 ? "" : "s") in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
-            if let preset, preset.sampleRate != r.data.sampleRate {
-                throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
-            }
             let train = try ClipLoader(items: trainItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
             let crop = train.cropLength(r.training.cropSamples)
             if crop != r.training.cropSamples {
@@ -95,7 +98,6 @@ struct Train: ParsableCommand {
             train.notice = { message in if !noticed { noticed = true; common.note(message + " (and any others)") } }
             let validation = validationItems.isEmpty ? nil
                 : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
-            let task = try ModelFamilies.task(for: r, seed: r.training.seed)
             if let model = task.module as? WaveNet, let n = model.config.nSpeakers {
                 guard corpus.speakers.count <= n else {
                     throw TrainingError.recipe("the corpus has \(corpus.speakers.count) speakers but the model's n_speakers is \(n); raise model.config.n_speakers.")

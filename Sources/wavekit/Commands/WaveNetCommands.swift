@@ -81,7 +81,7 @@ enum NeuralVocoding {
             if let number = Int(speaker) {
                 id = number
             } else {
-                let names = try Safetensors.read(checkpoint).metadata[Checkpoint.speakersKey]?.split(separator: ",").map(String.init) ?? []
+                let names = try Checkpoint.speakerNames(Safetensors.read(checkpoint).metadata)
                 guard let index = names.firstIndex(of: speaker) else {
                     throw NNError.invalidConfig(names.isEmpty
                         ? "'\(checkpoint)' records no speaker names; pass --speaker as an id (0…\(n - 1))."
