@@ -107,7 +107,7 @@ public struct AudioCorpus: Sendable {
     /// step hours into a run; a clip at another rate is an error when resampling is off.
     /// Returns the readable items, each with its length in samples at `sampleRate`.
     public func readableItems(sampleRate: Int, allowResampling: Bool) throws -> (items: [AudioItem], lengths: [Int], notes: [String]) {
-        var kept: [AudioItem] = [], lengths: [Int] = [], unreadable: [String] = []
+        var kept: [AudioItem] = [], lengths: [Int] = [], unreadable: [String] = [], otherRates: [Int: Int] = [:]
         for item in items {
             guard !(item.path as NSString).lastPathComponent.hasPrefix("._"),
                   let info = try? SoundFile.info(item.path), info.frames > 0 else {
@@ -117,12 +117,18 @@ public struct AudioCorpus: Sendable {
             if info.sampleRate != sampleRate && !allowResampling {
                 throw TrainingError.data("'\(item.path)' is \(info.sampleRate) Hz but the recipe expects \(sampleRate) Hz and data.resample is false; resample the corpus or set resample: true.")
             }
+            if info.sampleRate != sampleRate { otherRates[info.sampleRate, default: 0] += 1 }
             kept.append(item)
             lengths.append(Int((Double(info.frames) * Double(sampleRate) / Double(info.sampleRate)).rounded(.down)))
         }
         var notes: [String] = []
         if !unreadable.isEmpty {
             notes.append("\(unreadable.count) file\(unreadable.count == 1 ? " is" : "s are") not readable audio (\(Self.firstFew(unreadable))); left out")
+        }
+        if !otherRates.isEmpty {
+            let count = otherRates.values.reduce(0, +)
+            let rates = otherRates.sorted { $0.key < $1.key }.map { "\($0.value) at \($0.key) Hz" }.joined(separator: ", ")
+            notes.append("\(count) of \(kept.count) clips are not at \(sampleRate) Hz (\(rates)); each is resampled to \(sampleRate) Hz when first loaded (resample the corpus once to skip that work)")
         }
         guard !kept.isEmpty else {
             throw TrainingError.data("none of the \(items.count) files in '\(root)' is readable audio; check data.path and the files.")
@@ -178,7 +184,8 @@ public final class ClipLoader: @unchecked Sendable {
     /// Clips are kept in memory up to this many bytes (samples and mels); beyond, they are re-read.
     public var cacheLimit = 2 << 30
     private let lock = NSLock()
-    /// Called once per resampled file with a notice for the user.
+    /// Called with a notice each time a file is resampled as it loads (`wavekit train` notes
+    /// the count once, from `AudioCorpus.readableItems`, instead).
     public var notice: (String) -> Void = { _ in }
 
     public init(items: [AudioItem], sampleRate: Int, melPreset: MelPreset?, allowResampling: Bool) throws {

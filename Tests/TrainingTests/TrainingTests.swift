@@ -156,7 +156,14 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         try writeTones(in: root, names: ["a.wav"], sampleRate: 8000)
-        let items = try AudioCorpus.scan(root, layout: .folder).items
+        try writeTones(in: root, names: ["b.wav", "c.wav"], sampleRate: 16000)
+        let corpus = try AudioCorpus.scan(root, layout: .folder)
+        // The scan counts the clips at other rates, once, before any is loaded.
+        let readable = try corpus.readableItems(sampleRate: 16000, allowResampling: true)
+        #expect(readable.notes == ["1 of 3 clips are not at 16000 Hz (1 at 8000 Hz); each is resampled to 16000 Hz when first loaded (resample the corpus once to skip that work)"])
+        #expect(try corpus.readableItems(sampleRate: 8000, allowResampling: true).notes.first?.contains("2 of 3 clips are not at 8000 Hz (2 at 16000 Hz)") == true)
+        #expect(throws: TrainingError.self) { try corpus.readableItems(sampleRate: 16000, allowResampling: false) }
+        let items = Array(corpus.items.prefix(1))
         let strict = try ClipLoader(items: items, sampleRate: 16000, melPreset: nil, allowResampling: false)
         #expect(throws: TrainingError.self) { try strict.clip(0) }
         let lenient = try ClipLoader(items: items, sampleRate: 16000, melPreset: nil, allowResampling: true)

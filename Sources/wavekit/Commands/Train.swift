@@ -94,8 +94,6 @@ struct Train: ParsableCommand {
             if short > 0 {
                 common.note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
             }
-            var noticed = false
-            train.notice = { message in if !noticed { noticed = true; common.note(message + " (and any others)") } }
             let validation = validationItems.isEmpty ? nil
                 : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
             if let model = task.module as? WaveNet, let n = model.config.nSpeakers {
