@@ -32,6 +32,16 @@ public enum AtomicFile {
         }
     }
 
+    /// Whether two paths name the same file: relative or absolute, through `..` and symbolic
+    /// links, and hard links too when both exist (same device and inode). Commands refuse an
+    /// output that is one of their inputs with it.
+    public static func samePath(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        if stat(a, &sa) == 0 && stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+        func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+        return canonical(a) == canonical(b)
+    }
+
     /// Checks that the folder `path` would be made in exists.
     public static func checkFolder(of path: String) throws {
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()

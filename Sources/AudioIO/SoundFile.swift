@@ -96,10 +96,7 @@ public enum SoundFile {
     /// integer formats. `comment` is stored in the file's metadata where the format allows.
     /// The write is atomic: a failure leaves any existing file untouched.
     public static func write(_ audio: Audio, to path: String, subtype: Subtype? = nil, comment: String? = nil) throws {
-        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
-        guard let major = majors.first(where: { $0.ext == ext }) else {
-            throw AudioIOError.unsupportedExtension(path: path, supported: writableExtensions)
-        }
+        let major = try checkWritable(path, sampleRate: audio.sampleRate, subtype: subtype)
         if let bad = firstNonFinite(audio.samples) {
             throw AudioIOError.invalidArgument("cannot write '\(path)': sample \(bad) is NaN or infinite.")
         }
@@ -171,9 +168,20 @@ public enum SoundFile {
         if let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, size == 0 {
             throw AudioIOError.emptyAudio(path)
         }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw AudioIOError.unreadable(path) }
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw AudioIOError.notAudio(path: path, reason: String(cString: sf_strerror(nil)))
+            let reason = String(cString: sf_strerror(nil))
+            let head = [UInt8]((FileHandle(forReadingAtPath: path)?.readData(ofLength: 16)) ?? Data())
+            if head.count >= 6, head[0] == 0x93, Array(head[1...5]) == Array("NUMPY".utf8) {
+                throw AudioIOError.notAudioButA(path: path, kind: "a NumPy array",
+                    fix: "`wavekit vocode` turns a mel .npy into audio and `wavekit info` shows what it holds")
+            }
+            if head.count >= 9, head[8] == UInt8(ascii: "{"), head[0..<8].reversed().drop(while: { $0 == 0 }).count <= 4 {
+                throw AudioIOError.notAudioButA(path: path, kind: "a safetensors file (a checkpoint?)",
+                    fix: "pass it with --checkpoint, and audio or a mel as the input")
+            }
+            throw AudioIOError.notAudio(path: path, reason: reason)
         }
         if info.channels <= 0 || info.samplerate <= 0 {
             sf_close(file)
@@ -185,8 +193,41 @@ public enum SoundFile {
     private static func describe(_ info: SF_INFO) -> AudioInfo {
         let major = info.format & Int32(SF_FORMAT_TYPEMASK), sub = info.format & Int32(SF_FORMAT_SUBMASK)
         return AudioInfo(sampleRate: Int(info.samplerate), channels: Int(info.channels), frames: Int(info.frames),
-                         format: majors.first { $0.code == major }?.name ?? String(format: "0x%X", major),
-                         subtype: subtypeCodes.first { $0.2 == sub }?.1 ?? String(format: "0x%X", sub))
+                         format: majors.first { $0.code == major }?.name ?? libsndfileName(major, Int32(SFC_GET_FORMAT_MAJOR_COUNT), Int32(SFC_GET_FORMAT_MAJOR)),
+                         subtype: subtypeCodes.first { $0.2 == sub }?.1 ?? libsndfileName(sub, Int32(SFC_GET_FORMAT_SUBTYPE_COUNT), Int32(SFC_GET_FORMAT_SUBTYPE)))
+    }
+
+    /// Throws the error `write` would meet for the format `path`'s extension names at this
+    /// rate (an unknown extension, Opus at a rate it lacks), so commands check before long work.
+    @discardableResult
+    public static func checkWritable(_ path: String, sampleRate: Int, subtype: Subtype? = nil) throws
+        -> (ext: String, name: String, code: Int32, defaultSubtype: Subtype) {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        guard let major = majors.first(where: { $0.ext == ext }) else {
+            throw AudioIOError.unsupportedExtension(path: path, supported: writableExtensions)
+        }
+        let opusRates = [8000, 12000, 16000, 24000, 48000]
+        if (subtype ?? major.defaultSubtype) == .opus && !opusRates.contains(sampleRate) {
+            throw AudioIOError.invalidArgument("cannot write '\(path)': Opus holds only \(opusRates.map(String.init).joined(separator: ", ")) Hz audio and this is \(sampleRate) Hz; write .ogg (Vorbis), .flac or .wav instead.")
+        }
+        return major
+    }
+
+    /// libsndfile's own name for a format code WaveKit has no name for (WAVEX for the
+    /// extensible WAV header of 24-bit and multichannel files, for example), else the code.
+    private static func libsndfileName(_ code: Int32, _ countCommand: Int32, _ infoCommand: Int32) -> String {
+        var count: Int32 = 0
+        sf_command(nil, countCommand, &count, Int32(MemoryLayout<Int32>.size))
+        for i in 0..<count {
+            var f = SF_FORMAT_INFO()
+            f.format = i
+            if sf_command(nil, infoCommand, &f, Int32(MemoryLayout<SF_FORMAT_INFO>.size)) == 0, f.format == code, let name = f.name {
+                // "WAVEX (Microsoft)" → "WAVEX", "Signed 24 bit PCM" kept whole.
+                let full = String(cString: name)
+                return full.hasSuffix(")") ? String(full.prefix { $0 != " " }) : full
+            }
+        }
+        return String(format: "0x%X", code)
     }
 
     private static func firstNonFinite(_ t: Tensor) -> Int? {

@@ -13,12 +13,15 @@ public enum SpectrogramImage {
         let v = values.scalars
         let top = v.max() ?? 0
         let bottom = top - Swift.max(dynamicRange, 1e-6)
+        let flat = top == (v.min() ?? 0)
         let palette = (0..<256).map { cubehelix(Double($0) / 255) }
         let height = rows * rowHeight
         var pixels = [UInt8](repeating: 0, count: Swift.max(cols, 1) * height * 3)
         for r in 0..<rows {
             for c in 0..<cols {
-                let t = Swift.min(Swift.max((v[r * cols + c] - bottom) / (top - bottom), 0), 1)
+                // A constant image (digital silence: every bin at the floor) is drawn as the
+                // bottom of the scale, not as its loudest colour.
+                let t = flat ? 0 : Swift.min(Swift.max((v[r * cols + c] - bottom) / (top - bottom), 0), 1)
                 let rgb = palette[Int((t * 255).rounded())]
                 for dy in 0..<rowHeight {
                     let y = height - 1 - (r * rowHeight + dy)

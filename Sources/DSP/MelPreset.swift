@@ -130,5 +130,22 @@ public struct MelPreset: Codable, Equatable, Sendable {
             if case .normalizedDecibels = compression, lo < 0 { hint = " Negative values look like natural-log mels: use --preset tacotron2 or 16k." }
             throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), outside what the '\(name)' preset produces (\(range.min) to \(range.max.map { "\($0)" } ?? "∞")).\(hint)")
         }
+        // Inside the range but not an ln-mel: every value ≥ 0 (r9y9's [0, 1] mels, linear
+        // magnitudes floored at 0 or 1e-5), or above what audio in [-1, 1] can reach (a window
+        // of `winLength` ones, summed over a band: about ln(winLength) + 3).
+        if case .naturalLog = compression {
+            let ceiling = Float(Foundation.log(Double(winLength))) + 3
+            var problem: String?
+            if lo >= 0 && hi <= 1 {
+                problem = "all in [0, 1], as r9y9's normalised mels are, not natural-log magnitudes (which go negative in quiet bins): use --preset r9y9 if it is one"
+            } else if hi > ceiling {
+                problem = "up to \(hi), beyond what a natural-log mel of audio in [-1, 1] reaches (about \(ceiling)); values this high look like decibels: recompute the mel with `wavekit mel`, or convert it (ln of magnitude = dB · ln 10 / 20 for an amplitude mel)"
+            } else if lo >= 0 && lo < 1e-3 {
+                problem = "all ≥ 0 and down to \(lo), as linear mel magnitudes are: take ln(max(x, 1e-5)) of them first"
+            }
+            if let problem {
+                throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), \(problem).")
+            }
+        }
     }
 }

@@ -110,11 +110,12 @@ extension Module {
                 remaining[String(k.dropLast(suffix.count)) + replacement] = v
             }
         }
-        var missing: [String] = [], mismatched: [String] = []
+        var missing: [String] = [], mismatched: [String] = [], nonFinite: [String] = []
         var assignments: [() -> Void] = []
         for (k, p) in namedParameters() {
             guard let t = remaining.removeValue(forKey: k) else { missing.append(k); continue }
             if t.shape != p.shape { mismatched.append("expected \(p.shape), found \(t.shape) for \(k)"); continue }
+            if t.withUnsafeBufferPointer({ $0.contains { !$0.isFinite } }) { nonFinite.append(k) }
             assignments.append { p.value = t }
         }
         for (k, b) in namedBuffers() {
@@ -125,6 +126,9 @@ extension Module {
         let unexpected = remaining.keys.sorted()
         if !missing.isEmpty || !mismatched.isEmpty || !unexpected.isEmpty {
             throw NNError.stateDictMismatch(source: source, missing: missing, unexpected: unexpected, mismatched: mismatched)
+        }
+        if !nonFinite.isEmpty {
+            throw NNError.invalidConfig("\(source) holds NaN or infinite weights in \(nonFinite.count) of \(namedParameters().count) parameters (\(nonFinite.sorted().prefix(3).joined(separator: ", "))\(nonFinite.count > 3 ? ", …" : "")): the training run that wrote it diverged. Use an earlier checkpoint, or train again with a lower learning rate or optimizer.clip_grad_norm.")
         }
         for a in assignments { a() }
     }

@@ -159,6 +159,19 @@ enum DSPGolden {
         #expect(throws: DSPError.self) { try p.validate(Tensor.full([80, 10], -50), source: "x.npy") }
         #expect(throws: DSPError.self) { try MelPreset.r9y9.validate(Tensor.full([80, 10], -3), source: "x.npy") }
         try p.validate(try DSPGolden.npy("logmel_tacotron2_speech"), source: "speech")
+        // Inside the ln range but not ln-mels: r9y9's [0, 1], linear magnitudes, decibels.
+        let speech = try DSPGolden.npy("logmel_tacotron2_speech")
+        for (mel, needle) in [(((speech + 11.5) / 14).clamped(min: 0, max: 1), "--preset r9y9"), (speech.exp(), "linear mel magnitudes"),
+                              (speech * Float(20 / Foundation.log(10.0)) + 100, "look like decibels")] {
+            do { try p.validate(mel, source: "x.npy"); Issue.record("accepted: \(needle)") } catch { #expect("\(error)".contains(needle), "\(error)") }
+        }
+        // The loudest audio there is still passes: full-scale square waves and noise, both presets.
+        var g = RandomGenerator(seed: 3)
+        let noise = Tensor.randomUniform([22050], low: -1, high: 1, using: &g).scalars
+        let square = (0..<22050).map { Float(($0 / 50) % 2 == 0 ? 1 : -1) }, dc = [Float](repeating: 1, count: 22050)
+        for preset in [MelPreset.tacotron2, .speech16k] {
+            for signal in [noise, square, dc] { try preset.validate(try MelSpectrogram(preset: preset)(signal), source: "loud") }
+        }
         do {
             try p.validate(Tensor.zeros([10, 80]), source: "x.npy")
         } catch {

@@ -103,7 +103,7 @@ import Testing
             (["mel", junk.path, "-o", out.path], "not a readable audio file"),
             (["mel", empty.path, "-o", out.path], "no audio samples"),
             (["mel", junk.path, "-o", dir.appendingPathComponent("x.txt").path], ".npy"),
-            (["mel", junk.path, "-o", out.path, "--preset", "nope"], "unknown mel preset"),
+            (["mel", junk.path, "-o", out.path, "--preset", "nope"], "unknown --preset 'nope'"),
         ] {
             let r = try CLITests.run(args)
             #expect(r.status != 0)

@@ -54,7 +54,7 @@ import Testing
             (["vocode", "x.npy", "-o", "/tmp/x.wav", "-c", Self.waveGlow, "--sigma", "-0.5"], "--sigma must be a number ≥ 0"),
             (["vocode", "x.npy", "-o", "/tmp/x.wav", "-c", Self.waveGlow, "--denoise", "-1"], "--denoise must be between 0 and 1"),
             (["generate", "-c", Self.waveNet, "-o", "/tmp/x.wav", "--seconds", "-1"], "--seconds must be in (0, 600]"),
-            (["mel", "x.wav", "-o", "/tmp/x.npy", "--n-mels", "-1"], "--n-mels must be at least 1"),
+            (["mel", "x.wav", "-o", "/tmp/x.npy", "--n-mels", "-1"], "--n-mels must be from 1 to 4096"),
         ]
         for (args, needle) in cases {
             let r = try CLITests.run(args)
@@ -135,6 +135,9 @@ import Testing
         #expect(forced.status == 1 && forced.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(forced.stderr)")
         let unset = try CLITests.run(["train", "/nonexistent.yaml"], environment: ["OPENBLAS_CORETYPE": ""])
         #expect(unset.status == 1 && !unset.stderr.contains("OPENBLAS_CORETYPE"), "\(unset.stderr)")
+        // bench says so too, before its timings.
+        let bench = try CLITests.run(["bench", "core", "--only", "gated", "--repeats", "1", "--threads", "1"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(bench.status == 0 && bench.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(bench.stderr)")
     }
 
     /// The second walk (training and data): --resume names or refuses changed settings, a data
@@ -202,5 +205,91 @@ import Testing
             let r = try CLITests.run(["bench", "wavenet"] + args)
             #expect(r.status == 64 && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
         }
+    }
+
+    /// The fourth walk (audio, mel, info, export): an export onto its own source by another
+    /// path, NaN weights, huge mel options, no-op options, non-ln mels, silence's image, NaN in
+    /// info --json, the extensible WAV header's name.
+    @Test func fourthWalkFindings() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // export -o naming the source through '..' or a symbolic link is refused; the source is kept.
+        let ckpt = dir.appendingPathComponent("w.safetensors")
+        try FileManager.default.copyItem(atPath: Self.waveNet, toPath: ckpt.path)
+        let link = dir.appendingPathComponent("link.safetensors")
+        try FileManager.default.createSymbolicLink(at: link, withDestinationURL: ckpt)
+        let before = try Data(contentsOf: ckpt)
+        for target in [link.path, dir.path + "/../" + dir.lastPathComponent + "/w.safetensors"] {
+            let r = try CLITests.run(["export", ckpt.path, "-o", target, "--half"])
+            #expect(r.status == 64 && r.stderr.contains("would overwrite the checkpoint"), "\(target): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: ckpt) == before)
+        // A weight set to NaN: every command that loads it refuses, naming the divergence.
+        var d = before
+        let n = d.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try JSONSerialization.jsonObject(with: d.subdata(in: 8..<(8 + n))) as! [String: Any]
+        let (_, entry) = header.first { $0.key.hasSuffix("weight") && $0.key != "__metadata__" }!
+        let start = 8 + n + ((entry as! [String: Any])["data_offsets"] as! [Int])[0]
+        let dtype = (entry as! [String: Any])["dtype"] as! String
+        d.replaceSubrange(start..<(start + (dtype == "F16" ? 2 : 4)), with: dtype == "F16" ? [0x00, 0x7E] : [0x00, 0x00, 0xC0, 0x7F])
+        let nanCkpt = dir.appendingPathComponent("nan.safetensors")
+        try d.write(to: nanCkpt)
+        for args in [["export", nanCkpt.path, "-o", dir.appendingPathComponent("e.safetensors").path],
+                     ["generate", "--checkpoint", nanCkpt.path, "--seconds", "0.01", "-o", dir.appendingPathComponent("g.wav").path]] {
+            let r = try CLITests.run(args)
+            #expect(r.status == 1 && r.stderr.contains("NaN or infinite weights") && !r.stderr.contains("export.safetensors"), "\(args[0]): \(r.stderr)")
+        }
+        // mel: huge values are range errors (they trapped), a no-op option keeps the preset's name.
+        let tone = dir.appendingPathComponent("tone.wav")
+        try AudioCommandTests.writeTone(tone)
+        let mel = dir.appendingPathComponent("m.npy").path
+        for args in [["--hop-length", "9223372036854775807"], ["--n-mels", "100000"], ["--n-fft", "4194304"], ["--preset", "nosuch"], ["--win-length", "2048"]] {
+            let r = try CLITests.run(["mel", tone.path, "-o", mel] + args)
+            #expect(r.status == 64, "\(args): \(r.status) \(r.stderr)")
+        }
+        #expect(try CLITests.run(["mel", tone.path, "-o", mel, "--n-mels", "80", "--n-fft", "1024"]).status == 0)
+        #expect(try CLITests.run(["info", mel]).stdout.contains("preset=tacotron2 "))
+        let vocoded = try CLITests.run(["vocode", mel, "-o", dir.appendingPathComponent("v.wav").path, "--iterations", "2"])
+        #expect(vocoded.status == 0, "\(vocoded.stderr)")
+        // Files of the wrong kind name the kind, and Opus at 22 050 Hz is refused before the work.
+        let asAudio = try CLITests.run(["mel", mel, "-o", dir.appendingPathComponent("m2.npy").path])
+        #expect(asAudio.status == 1 && asAudio.stderr.contains("is a NumPy array, not audio"), "\(asAudio.stderr)")
+        let wavAsNPY = dir.appendingPathComponent("wav.npy")
+        try FileManager.default.copyItem(at: tone, to: wavAsNPY)
+        let asNPY = try CLITests.run(["vocode", wavAsNPY.path, "-o", dir.appendingPathComponent("v2.wav").path])
+        #expect(asNPY.status == 1 && asNPY.stderr.contains("is a WAV audio file, not a NumPy array"), "\(asNPY.stderr)")
+        let opus = try CLITests.run(["vocode", mel, "-o", dir.appendingPathComponent("v.opus").path, "--iterations", "200"])
+        #expect(opus.status == 1 && opus.stderr.contains("Opus holds only") && !opus.stderr.contains("griffin-lim"), "\(opus.stderr)")
+        // Silence draws as the bottom of the scale (it drew as the loudest colour).
+        let silence = dir.appendingPathComponent("silence.wav")
+        var wav = try Data(contentsOf: tone)
+        wav.replaceSubrange(44..<wav.count, with: [UInt8](repeating: 0, count: wav.count - 44))
+        try wav.write(to: silence)
+        let png = dir.appendingPathComponent("s.png").path
+        #expect(try CLITests.run(["mel", silence.path, "-o", mel, "--png", png]).status == 0)
+        let image = try Data(contentsOf: URL(fileURLWithPath: png))
+        let idat = image.range(of: Data("IDAT".utf8))!
+        let length = image.subdata(in: (idat.lowerBound - 4)..<idat.lowerBound).reduce(0) { $0 << 8 | Int($1) }
+        #expect(length < 2000, "an all-black image compresses to almost nothing; IDAT is \(length) bytes")
+        // info --json on an array holding an infinity (it failed with a Cocoa error).
+        var npy = try Data(contentsOf: URL(fileURLWithPath: mel))
+        npy.replaceSubrange((npy.count - 4)..<npy.count, with: [0x00, 0x00, 0x80, 0x7F])
+        let infPath = dir.appendingPathComponent("inf.npy").path
+        try npy.write(to: URL(fileURLWithPath: infPath))
+        let info = try CLITests.run(["info", infPath, "--json"])
+        #expect(info.status == 0 && info.stdout.contains("\"infinite\":1"), "\(info.stderr)")
+        // A 24-bit WAV with the extensible header is named, not shown as 0x130000.
+        var ext = Data("RIFF".utf8)
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { ext.append(contentsOf: $0) } }
+        func u16(_ v: Int) { withUnsafeBytes(of: UInt16(v).littleEndian) { ext.append(contentsOf: $0) } }
+        let frames = 100
+        u32(4 + 48 + 8 + 3 * frames); ext.append(contentsOf: Array("WAVEfmt ".utf8)); u32(40); u16(0xFFFE); u16(1)
+        u32(16000); u32(48000); u16(3); u16(24); u16(22); u16(24); u32(4)
+        ext.append(contentsOf: [0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71])
+        ext.append(contentsOf: Array("data".utf8)); u32(3 * frames); ext.append(contentsOf: [UInt8](repeating: 0, count: 3 * frames))
+        let extPath = dir.appendingPathComponent("ext.wav").path
+        try ext.write(to: URL(fileURLWithPath: extPath))
+        let extInfo = try CLITests.run(["info", extPath, "--json"])
+        #expect(extInfo.stdout.contains("\"format\":\"WAVEX\"") && extInfo.stdout.contains("PCM_24"), "\(extInfo.stdout) \(extInfo.stderr)")
     }
 }

@@ -12,7 +12,7 @@ extension Bench {
             abstract: "Audio front-end benchmark: log-mel, Griffin-Lim and WAV reading.",
             discussion: "tools/bench/run.sh --suite audio runs this beside librosa, torch and python-soundfile.")
 
-        @Option(help: "The benchmark cases (JSON).")
+        @Option(help: "The benchmark cases (JSON; the default is relative to the repository root, where the command runs).")
         var cases: String = "tools/bench/audio_cases.json"
         @Option(help: "The audio file the cases use (tools/bench/audio_bench.py --make-audio PATH makes one).")
         var audio: String = "bench-results/bench60s.wav"
@@ -46,6 +46,7 @@ extension Bench {
 
         func run() throws {
             Threading.setThreads(threads)
+            Bench.noteForcedCore()
             // The same FFT plans the other commands use (searched once per machine).
             CommonOptions.useWisdomCache()
             let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: URL(fileURLWithPath: cases)))

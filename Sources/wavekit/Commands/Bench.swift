@@ -18,11 +18,17 @@ struct Bench: ParsableCommand {
         """,
         subcommands: [Core.self, AudioFrontEnd.self, WaveNetSpeed.self, WaveGlowSpeed.self])
 
+    /// Says on stderr, before any timing, when OPENBLAS_CORETYPE forces kernels older than
+    /// the CPU's (as `train` does): the numbers would not be this machine's.
+    static func noteForcedCore() {
+        if let warning = BLAS.forcedCoreWarning { FileHandle.standardError.write(Data(("note: " + warning + "\n").utf8)) }
+    }
+
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Tensor-core benchmark: matmul, convolutions and the gated activation.")
 
-        @Option(help: "The benchmark cases (JSON).")
+        @Option(help: "The benchmark cases (JSON; the default is relative to the repository root, where the command runs).")
         var cases: String = "tools/bench/cases.json"
         @Option(parsing: .unconditional, help: "Threads for WaveKit's kernels and OpenBLAS.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -43,6 +49,7 @@ struct Bench: ParsableCommand {
 
         func run() throws {
             Threading.setThreads(threads)
+            Bench.noteForcedCore()
             let file: BenchCases
             do {
                 file = try JSONDecoder().decode(BenchCases.self, from: Data(contentsOf: URL(fileURLWithPath: cases)))

@@ -24,7 +24,7 @@ struct Export: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if URL(fileURLWithPath: output).standardized == URL(fileURLWithPath: checkpoint).standardized {
+        if AtomicFile.samePath(output, checkpoint) {
             throw ValidationError("-o would overwrite the checkpoint '\(checkpoint)'; name another file.")
         }
         guard output.lowercased().hasSuffix(".safetensors") else {
@@ -40,6 +40,13 @@ struct Export: ParsableCommand {
             guard let family = file.metadata[Checkpoint.familyKey] else {
                 throw NNError.corruptCheckpoint(path: checkpoint, reason: "its metadata names no WaveKit model family (convert PyTorch checkpoints with tools/convert_checkpoint.py)")
             }
+            // The source must load as its family first, so that an error names it (and not
+            // the staging file below).
+            switch family {
+            case WaveNet.family: _ = try WaveNet.load(checkpoint)
+            case WaveGlow.family: _ = try WaveGlow.load(checkpoint)
+            default: throw NNError.invalidConfig("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
+            }
             var metadata = file.metadata
             metadata.removeValue(forKey: "wavekit.ema_updates")
             if let step = metadata.removeValue(forKey: "wavekit.step") { metadata["wavekit.trained_steps"] = step }
@@ -48,15 +55,15 @@ struct Export: ParsableCommand {
             if half, let (name, _) = exported.tensors.first(where: { $0.value.scalars.contains { !$0.isFinite || abs($0) > 65504 } }) {
                 throw NNError.invalidConfig("'\(name)' holds values that F16 cannot store (beyond ±65 504 or not finite); export without --half.")
             }
-            // Written beside the target and loaded as its family before it takes the name.
+            // Written beside the target and loaded back as its family before it takes the name.
             let url = URL(fileURLWithPath: output)
             let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).export.safetensors").path
             defer { try? FileManager.default.removeItem(atPath: staging) }
             try Safetensors.write(exported, to: staging, half: half)
-            switch family {
-            case WaveNet.family: _ = try WaveNet.load(staging)
-            case WaveGlow.family: _ = try WaveGlow.load(staging)
-            default: throw NNError.invalidConfig("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
+            do {
+                if family == WaveNet.family { _ = try WaveNet.load(staging) } else { _ = try WaveGlow.load(staging) }
+            } catch {
+                throw NNError.invalidConfig("the exported weights of '\(checkpoint)' did not load back (\(error)); nothing was written to '\(output)'.")
             }
             if rename(staging, output) != 0 {
                 throw AudioIOError.writeFailed(path: output, reason: String(cString: strerror(errno)))

@@ -7,16 +7,19 @@ import NN
 /// `wavekit info`: what an audio file (or a WaveKit .npy) holds.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show an audio file's format, length and levels.",
+        abstract: "Show an audio file's format, length and levels (or a mel's, or a checkpoint's).",
         discussion: """
         Reads any format libsndfile supports. Peak and RMS are in dBFS over all channels (null \
-        in JSON for digital silence). For a .npy file, shows its shape, value range and, for \
-        files WaveKit wrote, the mel preset they were made with.
+        in JSON for digital silence). For a .npy file, shows its shape, value range (finite \
+        values; NaN and infinities counted apart) and, for files WaveKit wrote, the mel preset \
+        they were made with (JSON keys: shape, dtype, min, max, nan, infinite, metadata). For a \
+        .safetensors checkpoint, shows its model family, parameters, mel preset, sample rate, \
+        training steps, speakers and configuration (JSON: the same, config as an object).
         """)
 
-    @Argument(help: "An audio file, or a .npy array.")
+    @Argument(help: "An audio file, a .npy array or a .safetensors checkpoint.")
     var file: String
-    @Flag(help: "Print one JSON object (keys: sample_rate, channels, frames, duration, format, subtype, peak_dbfs, rms_dbfs).")
+    @Flag(help: "Print one JSON object (audio keys: sample_rate, channels, frames, duration, format, subtype, peak_dbfs, rms_dbfs).")
     var json = false
 
     func run() throws {
@@ -61,7 +64,7 @@ struct Info: ParsableCommand {
             meta["wavekit.mel_preset"] = preset
         }
         if json {
-            var o: [String: Any] = ["tensors": f.tensors.count, "parameters": parameters]
+            var o: [String: Any] = ["tensors": model.count, "parameters": parameters]
             for (k, v) in meta where k.hasPrefix("wavekit.") && k != "wavekit.recipe" {
                 // Numbers as numbers and the config as an object, not as the strings safetensors stores.
                 if k == Checkpoint.configKey, let object = try? JSONSerialization.jsonObject(with: Data(v.utf8)) {
@@ -82,6 +85,7 @@ struct Info: ParsableCommand {
             let summary = (try? MelPreset.named(preset).summary) ?? "preset=\(preset)"
             print("mel:        \(summary)")
         }
+        if let rate = meta["wavekit.sample_rate"] { print("rate:       \(rate) Hz") }
         if let step = meta["wavekit.step"] { print("step:       \(step) (a training checkpoint: optimizer state included)") }
         if let steps = meta["wavekit.trained_steps"] { print("trained:    \(steps) steps (\(meta["wavekit.exported"] ?? "exported"))") }
         let speakers = Checkpoint.speakerNames(meta)
@@ -94,14 +98,23 @@ struct Info: ParsableCommand {
     private func describeArray() throws {
         let npy = try NPY.read(file)
         let v = npy.tensor.scalars
-        let lo = v.min() ?? 0, hi = v.max() ?? 0
+        // The range is over the finite values; NaN and infinities are counted apart (JSON has
+        // no number for them).
+        let finite = v.filter(\.isFinite)
+        let nan = v.count { $0.isNaN }, infinite = v.count { $0.isInfinite }
+        let lo = finite.min(), hi = finite.max()
         if json {
-            var o: [String: Any] = ["shape": npy.tensor.shape, "dtype": "float32", "min": lo, "max": hi]
+            var o: [String: Any] = ["shape": npy.tensor.shape, "dtype": "float32", "min": lo ?? NSNull(), "max": hi ?? NSNull(),
+                                    "nan": nan, "infinite": infinite]
             if !npy.metadata.isEmpty { o["metadata"] = npy.metadata }
             print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("file:   \(file)\nshape:  \(npy.tensor.shape)\nvalues: \(lo) to \(hi)")
+        var values = v.isEmpty ? "none (the array is empty)" : lo.map { "\($0) to \(hi!)" } ?? "no finite value"
+        if nan + infinite > 0 {
+            values += " (\([nan > 0 ? "\(nan) NaN" : nil, infinite > 0 ? "\(infinite) infinite" : nil].compactMap { $0 }.joined(separator: ", ")) of \(v.count) values\(lo == nil ? "" : " left out of the range"))"
+        }
+        print("file:   \(file)\nshape:  \(npy.tensor.shape)\nvalues: \(values)")
         if !npy.metadata.isEmpty {
             print("made by WaveKit with: " + npy.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }

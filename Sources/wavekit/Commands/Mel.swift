@@ -9,7 +9,8 @@ struct Mel: ParsableCommand {
         abstract: "Compute a mel-spectrogram (.npy, [n_mels, frames]) of an audio file.",
         discussion: """
         The preset fixes every setting a vocoder must agree on; the options override single \
-        fields. Audio at another sample rate is resampled (libsoxr) to the preset's; stereo is \
+        fields. A mel whose settings differ from its preset's is recorded as PRESET+custom, \
+        which vocode does not take (options that change nothing keep the preset's name). Audio at another sample rate is resampled (libsoxr) to the preset's; stereo is \
         mixed down. The .npy header records the preset and every setting (`wavekit info \
         OUT.npy` shows them; NumPy ignores the comment).
 
@@ -38,23 +39,39 @@ struct Mel: ParsableCommand {
     func validate() throws {
         if !output.lowercased().hasSuffix(".npy") { throw ValidationError("--output must end in .npy (got '\(output)').") }
         if let png, !png.lowercased().hasSuffix(".png") { throw ValidationError("--png must end in .png (got '\(png)').") }
-        if output == input || png == input { throw ValidationError("an output would overwrite the input '\(input)'.") }
-        if let nFFT, nFFT < 2 { throw ValidationError("--n-fft must be at least 2, got \(nFFT).") }
-        for (name, value) in [("--hop-length", hopLength), ("--win-length", winLength), ("--n-mels", nMels)] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value).") }
+        if AtomicFile.samePath(output, input) || png.map({ AtomicFile.samePath($0, input) }) == true { throw ValidationError("an output would overwrite the input '\(input)'.") }
+        guard let base = try? MelPreset.named(preset) else {
+            throw ValidationError("unknown --preset '\(preset)'; use one of \(MelPreset.all.map(\.name).joined(separator: ", ")).")
         }
-        if let winLength, let nFFT, winLength > nFFT { throw ValidationError("--win-length (\(winLength)) must not exceed --n-fft (\(nFFT)).") }
+        if let nFFT, !(2...Self.maxFFT).contains(nFFT) || nFFT % 2 != 0 {
+            throw ValidationError("--n-fft must be an even number from 2 to \(Self.maxFFT), got \(nFFT).")
+        }
+        for (name, value, limit) in [("--hop-length", hopLength, Self.maxFFT), ("--win-length", winLength, Self.maxFFT), ("--n-mels", nMels, Self.maxMels)] {
+            if let value, !(1...limit).contains(value) { throw ValidationError("\(name) must be from 1 to \(limit), got \(value).") }
+        }
+        let fftSize = nFFT ?? base.nFFT
+        if let winLength, winLength > fftSize {
+            throw ValidationError("--win-length (\(winLength)) must not exceed the FFT size (\(fftSize)\(nFFT == nil ? ", the \(base.name) preset's" : "")); raise --n-fft too.")
+        }
         if let fmin, !(fmin >= 0 && fmin.isFinite) { throw ValidationError("--fmin must be a frequency ≥ 0 Hz, got \(fmin).") }
         if let fmax, !(fmax > 0 && fmax.isFinite) { throw ValidationError("--fmax must be a positive frequency, got \(fmax).") }
-        if let fmin, let fmax, fmin >= fmax { throw ValidationError("--fmin (\(fmin)) must be below --fmax (\(fmax)).") }
+        let nyquist = Double(base.sampleRate) / 2
+        if let fmax, fmax > nyquist { throw ValidationError("--fmax (\(fmax) Hz) must not exceed half the \(base.name) preset's \(base.sampleRate) Hz rate, \(nyquist) Hz.") }
+        let low = fmin ?? base.fMin, high = fmax ?? base.fMax ?? nyquist
+        if low >= high { throw ValidationError("--fmin (\(low) Hz) must be below --fmax (\(high) Hz\(fmax == nil ? ", the preset's" : "")).") }
     }
+
+    /// The largest FFT, hop and window the options take (2^16 samples: about 3 s at 22 050 Hz).
+    static let maxFFT = 65536
+    /// The most mel bands the options take.
+    static let maxMels = 4096
 
     func run() throws {
         try reportingErrors {
             common.apply()
             for path in [output] + (png.map { [$0] } ?? []) { try AtomicFile.checkDestination(path) }
             var p = try MelPreset.named(preset)
-            let custom = nFFT != nil || hopLength != nil || winLength != nil || nMels != nil || fmin != nil || fmax != nil || htk
+            let named = p
             if let nFFT { p.nFFT = nFFT; p.winLength = Swift.min(p.winLength, nFFT) }
             if let hopLength { p.hopLength = hopLength }
             if let winLength { p.winLength = winLength }
@@ -62,7 +79,9 @@ struct Mel: ParsableCommand {
             if let fmin { p.fMin = fmin }
             if let fmax { p.fMax = fmax }
             if htk { p.scale = .htk }
-            if custom { p.name += "+custom" }
+            // Options that leave every setting as the preset has it keep its name, so vocoders
+            // trained on the preset still take the mel; any real change marks it custom.
+            if p != named { p.name += "+custom" }
             let extractor = try MelSpectrogram(preset: p)
             if extractor.filterbank.emptyBands > 0 {
                 common.note("note: \(extractor.filterbank.emptyBands) of the \(p.nMels) mel bands hold no FFT bin and stay at the floor; lower --n-mels or raise --n-fft")

@@ -14,7 +14,9 @@ struct Vocode: ParsableCommand {
         The input is a mel-spectrogram (.npy, [n_mels, frames]) or an audio file, whose mel \
         is computed with the preset first (copy synthesis). The mel must match the preset: \
         WaveKit checks its band count and value range, and a .npy written by `wavekit mel` \
-        carries its preset, which is used unless you pass another.
+        carries its preset, which is used (a different --preset is an error). A mel made with \
+        options that change its preset's settings is marked custom and is not vocoded: \
+        recompute it with the named preset.
 
         Vocoders: griffin-lim (phase reconstruction of the mel's least-squares linear \
         spectrogram; no model needed). Neural vocoders come with their checkpoints.
@@ -114,7 +116,7 @@ struct Vocode: ParsableCommand {
             if let clash = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("two inputs would both be written to '\(clash)'; give them different names.")
             }
-            if let same = zip(inputs, names).first(where: { Self.samePath($0.0, $0.1) }) {
+            if let same = zip(inputs, names).first(where: { AtomicFile.samePath($0.0, $0.1) }) {
                 throw ValidationError("--output would overwrite the input '\(same.0)'.")
             }
             return
@@ -123,7 +125,7 @@ struct Vocode: ParsableCommand {
             // The list also takes the value after a misspelt option (`--secs 3` gives the input '3').
             throw ValidationError("\(inputs.count) inputs given (\(inputs.map { "'\($0)'" }.joined(separator: ", "))); vocode several with --batch and -o FOLDER, or check the option before any that is not a file.")
         }
-        if Self.samePath(output, input) { throw ValidationError("--output would overwrite the input '\(input)'.") }
+        if AtomicFile.samePath(output, input) { throw ValidationError("--output would overwrite the input '\(input)'.") }
         let ext = URL(fileURLWithPath: output).pathExtension.lowercased()
         if !SoundFile.writableExtensions.contains(ext) {
             throw ValidationError("--output '\(output)' needs an audio extension: \(SoundFile.writableExtensions.map { "." + $0 }.joined(separator: ", ")).")
@@ -143,6 +145,7 @@ struct Vocode: ParsableCommand {
     /// Griffin-Lim from a checked mel into `output`.
     private func griffinLim(_ checked: (mel: Tensor, preset: MelPreset)) throws {
             let (mel, p) = checked
+            try SoundFile.checkWritable(output, sampleRate: p.sampleRate)
             let extractor = try MelSpectrogram(preset: p)
             let linear = extractor.decompress(mel)
             let spectrogram = MelInversion.linearSpectrogram(mel: linear, filterbank: extractor.filterbank)
@@ -154,12 +157,6 @@ struct Vocode: ParsableCommand {
             if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
             try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
             common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
-    }
-
-    /// Whether two paths name the same file (relative or absolute, through symbolic links).
-    static func samePath(_ a: String, _ b: String) -> Bool {
-        func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
-        return canonical(a) == canonical(b)
     }
 
     /// The output path of each input under --batch: FOLDER/<input name>.wav.
@@ -188,6 +185,7 @@ struct Vocode: ParsableCommand {
             let speakers = try NeuralVocoding.speakers(for: model, speaker, count: inputs.count, checkpoint: checkpoint)
             try prepareOutputs()
             let preset = mels[0].1
+            for path in outputs { try SoundFile.checkWritable(path, sampleRate: preset.sampleRate) }
             let frames = mels.map { $0.0.shape[1] }, longest = frames.max()!
             guard longest >= 1 else { throw DSPError.melMismatch("the inputs have no frames.") }
             let padded = Tensor.stack(mels.map { m -> Tensor in
@@ -242,6 +240,7 @@ struct Vocode: ParsableCommand {
         try rejectWaveGlowOptions(checkpoint)
         let model = try NeuralVocoding.waveNet(checkpoint)
         let (mel, preset, _) = try NeuralVocoding.mel(for: input, model: model, checkpoint: checkpoint, note: common.note)
+        try SoundFile.checkWritable(output, sampleRate: preset.sampleRate)
         let samples = mel.shape[1] * preset.hopLength
         let progress = ProgressLine("wavenet", total: samples, unit: "samples", enabled: !common.quiet)
         let audio = WaveNetGenerator(model: model)
@@ -282,6 +281,7 @@ struct Vocode: ParsableCommand {
     private func vocodeWaveGlow(_ checkpoint: String, model: WaveGlow, denoiser: WaveGlowDenoiser?,
                                 mel checked: (mel: Tensor, preset: MelPreset)) throws {
         let (mel, preset) = checked
+        try SoundFile.checkWritable(output, sampleRate: preset.sampleRate)
         var rng = RandomGenerator(seed: seed)
         var audio = model.infer(mel: mel.unsqueezed(axis: 0), sigma: sigma, using: &rng).scalars
         if let denoiser, let denoise = denoiseStrength { audio = denoiser(audio, strength: denoise) }

@@ -32,6 +32,7 @@ extension Bench {
 
         func run() throws {
             Threading.setThreads(threads)
+            Bench.noteForcedCore()
             var g = RandomGenerator(seed: 0)
             let model = try WaveGlow(config: .nvidia, using: &g)
             let frames = Swift.max(1, Int((seconds * 22050 / 256).rounded()))

@@ -30,6 +30,7 @@ extension Bench {
 
         func run() throws {
             Threading.setThreads(threads)
+            Bench.noteForcedCore()
             var g = RandomGenerator(seed: 0)
             let model = try WaveNet(config: .small, using: &g)
             let samples = Int(seconds * 22050)

@@ -117,7 +117,7 @@ struct Generate: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
     @Option(help: "Speaker for speaker-conditioned models: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
     @Option(parsing: .unconditional, help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
-    @Option(parsing: .unconditional, help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000).") var sampleRate: Int?
+    @Option(parsing: .unconditional, help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000). It labels the samples, it does not resample: another rate than the model's changes speed and pitch, and --seconds counts at this rate.") var sampleRate: Int?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -149,6 +149,7 @@ struct Generate: ParsableCommand {
             let speakers = try NeuralVocoding.speakers(for: model, speaker, count: count, checkpoint: checkpoint)
             let trained = try Int(Safetensors.read(checkpoint).metadata["wavekit.sample_rate"] ?? "")
             let rate = sampleRate ?? trained ?? 16000
+            for path in paths { try SoundFile.checkWritable(path, sampleRate: rate) }
             if let sampleRate, let trained, sampleRate != trained {
                 common.note("note: the model was trained at \(trained) Hz; --sample-rate \(sampleRate) changes the playback speed and pitch, not the model")
             }
