@@ -28,9 +28,12 @@ public enum NPY {
         let bytes = [UInt8](data)
         func fail(_ reason: String) -> AudioIOError { .badNPY(path: path, reason: reason) }
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            let audio = [("RIFF", "a WAV"), ("RF64", "a WAV"), ("fLaC", "a FLAC"), ("OggS", "an OGG"), ("FORM", "an AIFF")]
-            if bytes.count >= 4, let (_, kind) = audio.first(where: { Array(bytes[0..<4]) == Array($0.0.utf8) }) {
-                throw fail("it is \(kind) audio file, not a NumPy array; rename it to its audio extension and pass it as audio (`wavekit mel` makes a mel of it)")
+            switch FileSignature.kind(of: Array(bytes.prefix(16))) {
+            case .audio(let format)?:
+                throw fail("it is \(FileSignature.Kind.audio(format).description), not a NumPy array; rename it to its audio extension and pass it as audio (`wavekit mel` makes a mel of it)")
+            case let kind?:
+                throw fail("it is \(kind.description), not a NumPy array")
+            case nil: break
             }
             throw fail("it does not start with the NumPy magic string (save it with numpy.save)")
         }

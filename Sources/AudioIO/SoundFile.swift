@@ -173,13 +173,17 @@ public enum SoundFile {
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = String(cString: sf_strerror(nil))
             let head = [UInt8]((FileHandle(forReadingAtPath: path)?.readData(ofLength: 16)) ?? Data())
-            if head.count >= 6, head[0] == 0x93, Array(head[1...5]) == Array("NUMPY".utf8) {
+            switch FileSignature.kind(of: head) {
+            case .numpy?:
                 throw AudioIOError.notAudioButA(path: path, kind: "a NumPy array",
                     fix: "`wavekit vocode` turns a mel .npy into audio and `wavekit info` shows what it holds")
-            }
-            if head.count >= 9, head[8] == UInt8(ascii: "{"), head[0..<8].reversed().drop(while: { $0 == 0 }).count <= 4 {
+            case .safetensors?:
                 throw AudioIOError.notAudioButA(path: path, kind: "a safetensors file (a checkpoint?)",
                     fix: "pass it with --checkpoint, and audio or a mel as the input")
+            case .pytorch(let container)?:
+                throw AudioIOError.notAudioButA(path: path, kind: "a PyTorch checkpoint (\(container))",
+                    fix: "convert it with tools/convert_checkpoint.py and pass the result with --checkpoint")
+            case .audio?, nil: break
             }
             throw AudioIOError.notAudio(path: path, reason: reason)
         }

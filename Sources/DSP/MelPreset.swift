@@ -123,25 +123,25 @@ public struct MelPreset: Codable, Equatable, Sendable {
         // Allow float rounding and mels computed with a slightly different floor.
         if lo < range.min - 0.5 || (range.max.map { hi > $0 + 0.01 } ?? false) {
             var hint = ""
-            if case .naturalLog = compression, lo >= 0, hi <= 1 { hint = " Values in [0, 1] look like r9y9's normalised mels: use --preset r9y9." }
             if case .naturalLog = compression, lo < -20 {
                 hint = " Values this low look like decibels (librosa.power_to_db), not natural-log magnitudes: recompute the mel with `wavekit mel`, or convert it (ln of magnitude = dB · ln 10 / 20 for an amplitude mel)."
             }
             if case .normalizedDecibels = compression, lo < 0 { hint = " Negative values look like natural-log mels: use --preset tacotron2 or 16k." }
             throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), outside what the '\(name)' preset produces (\(range.min) to \(range.max.map { "\($0)" } ?? "∞")).\(hint)")
         }
-        // Inside the range but not an ln-mel: every value ≥ 0 (r9y9's [0, 1] mels, linear
-        // magnitudes floored at 0 or 1e-5), or above what audio in [-1, 1] can reach (a window
-        // of `winLength` ones, summed over a band: about ln(winLength) + 3).
+        // Inside the range but not an ln-mel. An ln-mel of audio in [-1, 1] goes negative in
+        // its quieter bins (hard-clipped full-scale noise still reaches about −2.2), and never
+        // exceeds what a window of `winLength` ones summed over a band gives (about
+        // ln(winLength) + 3). All ≥ 0 is r9y9's [0, 1] or a linear mel; higher is decibels.
         if case .naturalLog = compression {
             let ceiling = Float(Foundation.log(Double(winLength))) + 3
             var problem: String?
             if lo >= 0 && hi <= 1 {
                 problem = "all in [0, 1], as r9y9's normalised mels are, not natural-log magnitudes (which go negative in quiet bins): use --preset r9y9 if it is one"
+            } else if lo >= 0 {
+                problem = "none negative, as in linear mel magnitudes or power\(hi > ceiling ? " or decibels shifted above 0" : "") (an ln-mel goes negative in its quieter bins): take ln(max(x, 1e-5)) of a magnitude mel first"
             } else if hi > ceiling {
-                problem = "up to \(hi), beyond what a natural-log mel of audio in [-1, 1] reaches (about \(ceiling)); values this high look like decibels: recompute the mel with `wavekit mel`, or convert it (ln of magnitude = dB · ln 10 / 20 for an amplitude mel)"
-            } else if lo >= 0 && lo < 1e-3 {
-                problem = "all ≥ 0 and down to \(lo), as linear mel magnitudes are: take ln(max(x, 1e-5)) of them first"
+                problem = "beyond what a natural-log mel of audio in [-1, 1] reaches (about \(ceiling)); values this high look like decibels: recompute the mel with `wavekit mel`, or convert it (ln of magnitude = dB · ln 10 / 20 for an amplitude mel)"
             }
             if let problem {
                 throw DSPError.melMismatch("'\(source)' has values from \(lo) to \(hi), \(problem).")

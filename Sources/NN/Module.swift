@@ -121,6 +121,7 @@ extension Module {
         for (k, b) in namedBuffers() {
             guard let t = remaining.removeValue(forKey: k) else { missing.append(k); continue }
             if t.shape != b.value.shape { mismatched.append("expected \(b.value.shape), found \(t.shape) for \(k)"); continue }
+            if t.withUnsafeBufferPointer({ $0.contains { !$0.isFinite } }) { nonFinite.append(k) }
             assignments.append { b.value = t.detached() }
         }
         let unexpected = remaining.keys.sorted()
@@ -128,7 +129,7 @@ extension Module {
             throw NNError.stateDictMismatch(source: source, missing: missing, unexpected: unexpected, mismatched: mismatched)
         }
         if !nonFinite.isEmpty {
-            throw NNError.invalidConfig("\(source) holds NaN or infinite weights in \(nonFinite.count) of \(namedParameters().count) parameters (\(nonFinite.sorted().prefix(3).joined(separator: ", "))\(nonFinite.count > 3 ? ", …" : "")): the training run that wrote it diverged. Use an earlier checkpoint, or train again with a lower learning rate or optimizer.clip_grad_norm.")
+            throw NNError.invalidConfig("'\(source)' holds NaN or infinite weights in \(nonFinite.count) of \(namedParameters().count + namedBuffers().count) tensors (\(nonFinite.sorted().prefix(3).joined(separator: ", "))\(nonFinite.count > 3 ? ", …" : "")): the model that wrote it diverged. Train it again with a lower optimizer.learning_rate or with optimizer.clip_grad_norm, or use a copy saved before it diverged.")
         }
         for a in assignments { a() }
     }

@@ -34,15 +34,8 @@ public enum Safetensors {
 
     /// What a file that is not safetensors looks like, from its first bytes (nil: unknown).
     static func otherFormat(_ data: Data) -> String? {
-        let head = [UInt8](data.prefix(8))
-        func starts(_ magic: [UInt8]) -> Bool { head.starts(with: magic) }
-        if starts(Array("RIFF".utf8)) || starts(Array("RF64".utf8)) { return "a WAV audio file" }
-        if starts(Array("fLaC".utf8)) { return "a FLAC audio file" }
-        if starts(Array("OggS".utf8)) { return "an Ogg audio file" }
-        if starts([0x93] + Array("NUMPY".utf8)) { return "a NumPy array (.npy)" }
-        if starts([0x50, 0x4B, 0x03, 0x04]) { return "a PyTorch checkpoint (a zip archive)" }
-        if starts([0x80]) && head.count > 1 && (2...5).contains(head[1]) { return "a PyTorch checkpoint (a Python pickle)" }
-        return nil
+        guard let kind = FileSignature.kind(of: [UInt8](data.prefix(16))), kind != .safetensors else { return nil }
+        return kind.description
     }
 
     public static func decode(_ data: Data, path: String = "data") throws -> File {

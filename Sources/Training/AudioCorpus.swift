@@ -128,7 +128,7 @@ public struct AudioCorpus: Sendable {
         if !otherRates.isEmpty {
             let count = otherRates.values.reduce(0, +)
             let rates = otherRates.sorted { $0.key < $1.key }.map { "\($0.value) at \($0.key) Hz" }.joined(separator: ", ")
-            notes.append("\(count) of \(kept.count) clips are not at \(sampleRate) Hz (\(rates)); each is resampled to \(sampleRate) Hz when first loaded (resample the corpus once to skip that work)")
+            notes.append("\(count) of \(kept.count) clips are not at \(sampleRate) Hz (\(rates)); they are resampled to \(sampleRate) Hz as they load (resample the corpus once to skip that work)")
         }
         guard !kept.isEmpty else {
             throw TrainingError.data("none of the \(items.count) files in '\(root)' is readable audio; check data.path and the files.")

@@ -186,3 +186,18 @@ func temporaryFolder() throws -> URL {
         #expect(trimmed.frames == range.count)
     }
 }
+
+@Suite struct SpectrogramImageTests {
+    /// A constant image (digital silence: every bin at the floor) is the bottom of the scale,
+    /// black, not the loudest colour; otherwise the loudest bin is white.
+    @Test func silenceIsBlackAndTheLoudestBinWhite() {
+        let silent = SpectrogramImage.render(Tensor.full([3, 4], -11.5), dynamicRange: 9.2, rowHeight: 1)
+        #expect(silent.pixels.allSatisfy { $0 == 0 })
+        var values = [Float](repeating: -11.5, count: 12)
+        values[5] = 0.5
+        let image = SpectrogramImage.render(Tensor(shape: [3, 4], scalars: values), dynamicRange: 9.2, rowHeight: 1)
+        // Row 1 (from the bottom), column 1: y = 3 - 1 - 1 = 1.
+        #expect(Array(image.pixels[(1 * 4 + 1) * 3 ..< (1 * 4 + 1) * 3 + 3]) == [255, 255, 255])
+        #expect(image.pixels[0] == 0)
+    }
+}

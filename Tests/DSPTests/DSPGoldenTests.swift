@@ -162,7 +162,8 @@ enum DSPGolden {
         // Inside the ln range but not ln-mels: r9y9's [0, 1], linear magnitudes, decibels.
         let speech = try DSPGolden.npy("logmel_tacotron2_speech")
         for (mel, needle) in [(((speech + 11.5) / 14).clamped(min: 0, max: 1), "--preset r9y9"), (speech.exp(), "linear mel magnitudes"),
-                              (speech * Float(20 / Foundation.log(10.0)) + 100, "look like decibels")] {
+                              ((speech * 2).exp() * 100, "linear mel magnitudes or power or decibels"),
+                              ((speech.clamped(min: -1) + 1) * 20 - 1, "look like decibels")] {
             do { try p.validate(mel, source: "x.npy"); Issue.record("accepted: \(needle)") } catch { #expect("\(error)".contains(needle), "\(error)") }
         }
         // The loudest audio there is still passes: full-scale square waves and noise, both presets.

@@ -160,7 +160,7 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         let corpus = try AudioCorpus.scan(root, layout: .folder)
         // The scan counts the clips at other rates, once, before any is loaded.
         let readable = try corpus.readableItems(sampleRate: 16000, allowResampling: true)
-        #expect(readable.notes == ["1 of 3 clips are not at 16000 Hz (1 at 8000 Hz); each is resampled to 16000 Hz when first loaded (resample the corpus once to skip that work)"])
+        #expect(readable.notes == ["1 of 3 clips are not at 16000 Hz (1 at 8000 Hz); they are resampled to 16000 Hz as they load (resample the corpus once to skip that work)"])
         #expect(try corpus.readableItems(sampleRate: 8000, allowResampling: true).notes.first?.contains("2 of 3 clips are not at 8000 Hz (2 at 16000 Hz)") == true)
         #expect(throws: TrainingError.self) { try corpus.readableItems(sampleRate: 16000, allowResampling: false) }
         let items = Array(corpus.items.prefix(1))

@@ -135,9 +135,9 @@ import Testing
         #expect(forced.status == 1 && forced.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(forced.stderr)")
         let unset = try CLITests.run(["train", "/nonexistent.yaml"], environment: ["OPENBLAS_CORETYPE": ""])
         #expect(unset.status == 1 && !unset.stderr.contains("OPENBLAS_CORETYPE"), "\(unset.stderr)")
-        // bench says so too, before its timings.
-        let bench = try CLITests.run(["bench", "core", "--only", "gated", "--repeats", "1", "--threads", "1"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
-        #expect(bench.status == 0 && bench.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(bench.stderr)")
+        // bench says so too, before its timings (a case name that matches nothing: no timing).
+        let bench = try CLITests.run(["bench", "core", "--only", "no such case"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(bench.status != 0 && bench.stderr.contains("OPENBLAS_CORETYPE=Haswell") == hasAVX512, "\(bench.stderr)")
     }
 
     /// The second walk (training and data): --resume names or refuses changed settings, a data
@@ -260,17 +260,14 @@ import Testing
         #expect(asNPY.status == 1 && asNPY.stderr.contains("is a WAV audio file, not a NumPy array"), "\(asNPY.stderr)")
         let opus = try CLITests.run(["vocode", mel, "-o", dir.appendingPathComponent("v.opus").path, "--iterations", "200"])
         #expect(opus.status == 1 && opus.stderr.contains("Opus holds only") && !opus.stderr.contains("griffin-lim"), "\(opus.stderr)")
-        // Silence draws as the bottom of the scale (it drew as the loudest colour).
+        // Silence makes a mel and an image (their pixels: AudioIOTests' SpectrogramImageTests).
         let silence = dir.appendingPathComponent("silence.wav")
         var wav = try Data(contentsOf: tone)
         wav.replaceSubrange(44..<wav.count, with: [UInt8](repeating: 0, count: wav.count - 44))
         try wav.write(to: silence)
         let png = dir.appendingPathComponent("s.png").path
         #expect(try CLITests.run(["mel", silence.path, "-o", mel, "--png", png]).status == 0)
-        let image = try Data(contentsOf: URL(fileURLWithPath: png))
-        let idat = image.range(of: Data("IDAT".utf8))!
-        let length = image.subdata(in: (idat.lowerBound - 4)..<idat.lowerBound).reduce(0) { $0 << 8 | Int($1) }
-        #expect(length < 2000, "an all-black image compresses to almost nothing; IDAT is \(length) bytes")
+        #expect(FileManager.default.fileExists(atPath: png))
         // info --json on an array holding an infinity (it failed with a Cocoa error).
         var npy = try Data(contentsOf: URL(fileURLWithPath: mel))
         npy.replaceSubrange((npy.count - 4)..<npy.count, with: [0x00, 0x00, 0x80, 0x7F])

@@ -27,10 +27,10 @@ extension Bench {
             if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
             if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
             if !FileManager.default.fileExists(atPath: cases) {
-                throw ValidationError("Cases file '\(cases)' not found; run from the repository root or pass --cases PATH.")
+                throw ValidationError("the cases file '\(cases)' was not found; run from the repository root or pass --cases PATH.")
             }
             if !FileManager.default.fileExists(atPath: audio) {
-                throw ValidationError("Audio file '\(audio)' not found; make it with tools/bench/run.sh --suite audio (or .venv-tools/bin/python tools/bench/audio_bench.py --make-audio \(audio)), or pass --audio PATH.")
+                throw ValidationError("the audio file '\(audio)' was not found; make it with tools/bench/run.sh --suite audio (or .venv-tools/bin/python tools/bench/audio_bench.py --make-audio \(audio)), or pass --audio PATH.")
             }
         }
 

@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
             if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
             if repeats < 1 { throw ValidationError("--repeats must be at least 1, got \(repeats).") }
             if !FileManager.default.fileExists(atPath: cases) {
-                throw ValidationError("Cases file '\(cases)' not found; run from the repository root or pass --cases PATH.")
+                throw ValidationError("the cases file '\(cases)' was not found; run from the repository root or pass --cases PATH.")
             }
         }
 

@@ -58,7 +58,9 @@ struct Mel: ParsableCommand {
         let nyquist = Double(base.sampleRate) / 2
         if let fmax, fmax > nyquist { throw ValidationError("--fmax (\(fmax) Hz) must not exceed half the \(base.name) preset's \(base.sampleRate) Hz rate, \(nyquist) Hz.") }
         let low = fmin ?? base.fMin, high = fmax ?? base.fMax ?? nyquist
-        if low >= high { throw ValidationError("--fmin (\(low) Hz) must be below --fmax (\(high) Hz\(fmax == nil ? ", the preset's" : "")).") }
+        if low >= high {
+            throw ValidationError("--fmin (\(low) Hz\(fmin == nil ? ", the \(base.name) preset's" : "")) must be below --fmax (\(high) Hz\(fmax == nil ? ", the \(base.name) preset's" : "")).")
+        }
     }
 
     /// The largest FFT, hop and window the options take (2^16 samples: about 3 s at 22 050 Hz).
@@ -81,7 +83,10 @@ struct Mel: ParsableCommand {
             if htk { p.scale = .htk }
             // Options that leave every setting as the preset has it keep its name, so vocoders
             // trained on the preset still take the mel; any real change marks it custom.
-            if p != named { p.name += "+custom" }
+            // (An unset fmax is Nyquist: --fmax at Nyquist changes nothing.)
+            var unchanged = named
+            if unchanged.fMax == nil && p.fMax == Double(p.sampleRate) / 2 { unchanged.fMax = p.fMax }
+            if p != unchanged { p.name += "+custom" }
             let extractor = try MelSpectrogram(preset: p)
             if extractor.filterbank.emptyBands > 0 {
                 common.note("note: \(extractor.filterbank.emptyBands) of the \(p.nMels) mel bands hold no FFT bin and stay at the floor; lower --n-mels or raise --n-fft")

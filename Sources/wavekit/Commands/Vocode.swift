@@ -185,7 +185,6 @@ struct Vocode: ParsableCommand {
             let speakers = try NeuralVocoding.speakers(for: model, speaker, count: inputs.count, checkpoint: checkpoint)
             try prepareOutputs()
             let preset = mels[0].1
-            for path in outputs { try SoundFile.checkWritable(path, sampleRate: preset.sampleRate) }
             let frames = mels.map { $0.0.shape[1] }, longest = frames.max()!
             guard longest >= 1 else { throw DSPError.melMismatch("the inputs have no frames.") }
             let padded = Tensor.stack(mels.map { m -> Tensor in
