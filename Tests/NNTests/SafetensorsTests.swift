@@ -83,6 +83,21 @@ import TestSupport
         #expect(Checkpoint.speakerNames([:]).isEmpty)
     }
 
+    /// File kinds from first bytes, as the checkpoint, array and audio readers name them.
+    @Test func fileSignatures() {
+        func kind(_ s: String, _ extra: [UInt8] = []) -> FileSignature.Kind? { FileSignature.kind(of: Array(s.utf8) + extra) }
+        #expect(kind("RIFF\u{0}\u{0}\u{0}\u{0}WAVEfmt ") == .audio("WAV"))
+        #expect(kind("RIFF\u{0}\u{0}\u{0}\u{0}AVI LIST") == nil)
+        #expect(kind("FORM\u{0}\u{0}\u{0}\u{0}AIFFCOMM") == .audio("AIFF"))
+        #expect(kind("fLaC") == .audio("FLAC") && kind("OggS") == .audio("Ogg"))
+        #expect(FileSignature.kind(of: [0x93] + Array("NUMPY".utf8) + [1, 0]) == .numpy)
+        #expect(FileSignature.kind(of: [0x80, 0x02, 0x7D]) == .pytorch("a Python pickle"))
+        #expect(FileSignature.kind(of: [0x50, 0x4B, 0x03, 0x04]) == .pytorch("a zip archive"))
+        #expect(FileSignature.kind(of: [0x20, 0, 0, 0, 0, 0, 0, 0] + Array("{\"a\"".utf8)) == .safetensors)
+        #expect(kind("hello, world") == nil && FileSignature.kind(of: []) == nil)
+        #expect(FileSignature.Kind.audio("Ogg").description == "an Ogg audio file")
+    }
+
     @Test func halfPrecisionDecoding() {
         #expect(Safetensors.halfToFloat(0x3C00) == 1)
         #expect(Safetensors.halfToFloat(0xC000) == -2)
