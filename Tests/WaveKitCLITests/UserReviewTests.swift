@@ -10,12 +10,17 @@ import Testing
     /// `source` with its config's mel_preset set to null and no `wavekit.mel_preset`, as a
     /// converted r9y9 checkpoint without --preset is: the header is rewritten, the tensors kept.
     static func withoutPreset(_ source: String, to path: URL) throws {
+        try withConfig(source, to: path) { $0["mel_preset"] = NSNull() }
+    }
+
+    /// `source` with its config changed by `change` (and no `wavekit.mel_preset`).
+    static func withConfig(_ source: String, to path: URL, _ change: (inout [String: Any]) -> Void) throws {
         let d = try Data(contentsOf: URL(fileURLWithPath: source))
         let n = d.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         var header = try JSONSerialization.jsonObject(with: d.subdata(in: 8..<(8 + n))) as! [String: Any]
         var meta = header["__metadata__"] as! [String: String]
         var config = try JSONSerialization.jsonObject(with: Data(meta["wavekit.config"]!.utf8)) as! [String: Any]
-        config["mel_preset"] = NSNull()
+        change(&config)
         meta["wavekit.config"] = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
         meta["wavekit.mel_preset"] = nil
         header["__metadata__"] = meta
@@ -213,6 +218,16 @@ import Testing
     @Test func fourthWalkFindings() throws {
         let dir = try AudioCommandTests.folder()
         defer { try? FileManager.default.removeItem(at: dir) }
+        // A checkpoint recording a preset that does not fit it (a converter once wrote such):
+        // a clear error, not a trap in the first convolution.
+        let tone0 = dir.appendingPathComponent("tone0.wav")
+        try AudioCommandTests.writeTone(tone0)
+        for (source, preset) in [(Self.waveNet, "torchaudio"), (Self.waveNet, "16k"), (Self.waveGlow, "torchaudio")] {
+            let misfit = dir.appendingPathComponent("misfit.safetensors")
+            try Self.withConfig(source, to: misfit) { $0["mel_preset"] = preset }
+            let r = try CLITests.run(["vocode", tone0.path, "-c", misfit.path, "-o", dir.appendingPathComponent("m.wav").path])
+            #expect(r.status == 1 && r.stderr.contains("reconvert the checkpoint"), "\(preset): \(r.status) \(r.stderr)")
+        }
         // export -o naming the source through '..' or a symbolic link is refused; the source is kept.
         let ckpt = dir.appendingPathComponent("w.safetensors")
         try FileManager.default.copyItem(atPath: Self.waveNet, toPath: ckpt.path)

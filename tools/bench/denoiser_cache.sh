@@ -5,12 +5,14 @@
 # checkpoint comes from one training step of `preset: nvidia` on speech.wav (weights random
 # for listening, but the same work per sample as NVIDIA's published model); it is about 1.4 GB.
 #
-# Usage: tools/bench/denoiser_cache.sh [--threads 1]
+# Usage: tools/bench/denoiser_cache.sh [--threads 1]     (or --threads=1)
 set -euo pipefail
 THREADS=1
+need() { [[ $# -ge 2 ]] || { echo "denoiser_cache.sh: $1 needs a value" >&2; exit 2; }; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --threads) THREADS="${2:?--threads needs a value}"; shift 2 ;;
+        --threads) need "$@"; THREADS="$2"; shift 2 ;;
+        --threads=*) THREADS="${1#*=}"; shift ;;
         -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "denoiser_cache.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -29,12 +31,15 @@ model: {family: waveglow, preset: nvidia}
 optimizer: {kind: adam, learning_rate: 0.0001}
 training: {batch_size: 1, crop_samples: 4096, steps: 1, checkpoint_every: 1, validate_every: 1000, log_every: 1}
 YAML
-"$WAVEKIT" train "$WORK/recipe.yaml" --out "$WORK/run" --threads "$THREADS" --quiet
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'; }
-vocode() { XDG_CACHE_HOME="$WORK/cache" "$WAVEKIT" vocode Audio/speech.wav --checkpoint "$WORK/run/checkpoint.safetensors" \
-               -o "$WORK/out.wav" --sigma 0 --denoise 0.01 --threads "$THREADS" --quiet; }
-first=$(seconds vocode)
-cached=$(seconds vocode)
+# checked COMMAND...: runs COMMAND; if it fails (its messages are above), says which it was and exits 1.
+checked() { local status=0; "$@" || status=$?; (( status == 0 )) || { bench_failed "$status" "$@"; exit 1; }; }
+checked "$WAVEKIT" train "$WORK/recipe.yaml" --out "$WORK/run" --threads "$THREADS" --quiet
+# seconds COMMAND...: sets SECS to COMMAND's wall time.
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'); }
+vocode() { checked env XDG_CACHE_HOME="$WORK/cache" "$WAVEKIT" vocode Audio/speech.wav --checkpoint "$WORK/run/checkpoint.safetensors" \
+                      -o "$WORK/out.wav" --sigma 0 --denoise 0.01 --threads "$THREADS" --quiet; }
+seconds vocode; first=$SECS
+seconds vocode; cached=$SECS
 echo "| vocode --denoise 0.01, Audio/speech.wav, WaveGlow nvidia-256, ${THREADS} thread(s) | seconds |"
 echo "| --- | --- |"
 echo "| bias measured (empty cache) | $first |"

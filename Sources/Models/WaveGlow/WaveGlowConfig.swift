@@ -1,3 +1,4 @@
+import DSP
 import NN
 
 /// WaveGlow hyperparameters, named as NVIDIA/waveglow's config.json (snake_case in JSON).
@@ -70,6 +71,16 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
         }
         guard nEarlySize >= 0, nEarlySize % 2 == 0, channels(atFlow: nFlows - 1) >= 2 else {
             throw bad("n_early_size \(nEarlySize) every \(nEarlyEvery) flows leaves no channels for \(nFlows) flows of \(nGroup).")
+        }
+        // The recorded preset computes the mel of audio given to vocode: it must fit the model
+        // (its bands, WaveGlow's hop of 256 and the sample rate).
+        if let melPreset {
+            guard let preset = try? MelPreset.named(melPreset) else {
+                throw bad("mel_preset '\(melPreset)' is not a preset WaveKit knows (\(MelPreset.all.map(\.name).joined(separator: ", "))).")
+            }
+            guard preset.nMels == nMelChannels, preset.hopLength == hopLength, preset.sampleRate == sampleRate else {
+                throw bad("the recorded mel_preset '\(melPreset)' (\(preset.nMels) bands, hop \(preset.hopLength), \(preset.sampleRate) Hz) does not fit the model (\(nMelChannels) bands, hop \(hopLength), \(sampleRate) Hz); reconvert the checkpoint with a preset that fits (or none).")
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import DSP
 import NN
 
 /// WaveNet hyperparameters, named as r9y9/wavenet_vocoder's hparams (snake_case in JSON).
@@ -115,6 +116,20 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         case .gaussian: guard scalarInput, outChannels == 2 else { throw bad("gaussian output needs scalar_input and out_channels 2 (got \(outChannels)).") }
         }
         if (ginChannels == nil) != (nSpeakers == nil) { throw bad("gin_channels and n_speakers go together.") }
+        // A recorded preset must be one this model can take: vocoding audio computes its mel
+        // with it (a converted checkpoint may record one that does not fit).
+        if let melPreset {
+            guard let preset = try? MelPreset.named(melPreset) else {
+                throw bad("mel_preset '\(melPreset)' is not a preset WaveKit knows (\(MelPreset.all.map(\.name).joined(separator: ", "))).")
+            }
+            guard let cin = cinChannels else { throw bad("mel_preset '\(melPreset)' is recorded but the model takes no mel (cin_channels is null).") }
+            guard cin == preset.nMels else {
+                throw bad("cin_channels is \(cin) but the recorded mel_preset '\(melPreset)' has \(preset.nMels) bands; reconvert the checkpoint with a preset that fits (or none).")
+            }
+            guard upsampleScales == nil || hopLength == preset.hopLength else {
+                throw bad("upsample_scales multiply to \(hopLength) but the recorded mel_preset '\(melPreset)' has hop \(preset.hopLength); reconvert the checkpoint with a preset that fits (or none).")
+            }
+        }
     }
 
     /// r9y9's current default (egs/mol): 10 logistics, 24 layers in 4 stacks, 128/256/128
