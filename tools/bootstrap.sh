@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system libraries WaveKit links against, if any are missing (Debian/Ubuntu).
 # Safe to run repeatedly: it only calls apt-get when pkg-config cannot find a library.
+#
+# Usage: tools/bootstrap.sh [-h|--help]
 set -euo pipefail
+if [ $# -gt 0 ]; then
+    case "$1" in
+        -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bootstrap.sh: unknown argument: $1 (it takes none; see --help)" >&2; exit 2 ;;
+    esac
+fi
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)

@@ -3,7 +3,15 @@
 # its main job on the bundled default: the mel-spectrogram of Audio/speech.wav (tacotron2
 # preset, with an image) vocoded back to audio by the bundled WaveNet and WaveGlow vocoders
 # and by Griffin-Lim. Outputs go to demo-output/.
+#
+# Usage: tools/demo.sh [-h|--help]
 set -euo pipefail
+if [[ $# -gt 0 ]]; then
+    case "$1" in
+        -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "demo.sh: unknown argument: $1 (it takes none; see --help)" >&2; exit 2 ;;
+    esac
+fi
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
 swift build -c release --product wavekit

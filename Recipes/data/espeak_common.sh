@@ -25,7 +25,7 @@ done
 [[ ${#VOICES[@]} -gt 0 ]] || die "none of the requested voices exist (see: espeak-ng --voices=en, espeak-ng --voices=variant)"
 
 # --- deterministic generator --------------------------------------------------
-RNG_STATE=$(( (SEED * 2654435761 + 1) & 0x7fffffff ))
+RNG_STATE=$(( (10#${SEED} * 2654435761 + 1) & 0x7fffffff ))   # 10#: decimal even as 08
 # rand N: sets R to an integer in [0, N)
 rand() {
     RNG_STATE=$(( (RNG_STATE * 1103515245 + 12345) & 0x7fffffff ))

@@ -4,8 +4,8 @@
 # Usage: Recipes/data/make_digits_corpus.sh [OUT_DIR] [--per-digit N] [--seed S] [--voices V1,V2,...]
 #
 #   OUT_DIR      default: <repo root>/data/sc09-espeak (data/ is git-ignored)
-#   --per-digit  clips per digit (default 30)
-#   --seed       seed of the pitch/speed/offset generator (default 1)
+#   --per-digit  clips per digit, 1..9999 (default 30)
+#   --seed       seed of the pitch/speed/offset generator, a whole number (default 1)
 #   --voices     comma-separated espeak-ng voices (default: DEFAULT_VOICES below,
 #                16 accents and variants, minus any this espeak-ng lacks)
 #
@@ -15,6 +15,8 @@
 #       espeak-ng voice with "+" written as "-" (en-us+f2 -> en-us-f2), <n> is
 #       the clip's index within its digit, 0001..N.
 #   OUT_DIR/manifest.csv   path|label|voice|pitch|speed|lead_ms
+# Clips of an earlier run in OUT_DIR (files named as above) are removed first: training reads
+# the digit folders, not the manifest, so a smaller rerun must not leave any behind.
 #
 # Each clip: espeak-ng says the digit word (voices round robin, pitch -p 25..75,
 # speed -s 130..190 words per minute); sox strips the leading and trailing
@@ -55,8 +57,14 @@ while [[ $# -gt 0 ]]; do
         *) [[ -z "${OUT_DIR}" ]] || die "more than one OUT_DIR given ($OUT_DIR, $1)"; OUT_DIR="$1"; shift ;;
     esac
 done
-[[ "${PER_DIGIT}" =~ ^[0-9]+$ && "${PER_DIGIT}" -ge 1 ]] || die "--per-digit must be a positive integer (got '${PER_DIGIT}')"
-[[ "${SEED}" =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer (got '${SEED}')"
+# uint VALUE MIN MAX MESSAGE: sets N to VALUE read as a decimal whole number (leading zeros are
+# fine: bash arithmetic would take 08 for octal) if it is in MIN..MAX; else dies with MESSAGE.
+uint() {
+    local v="${1#"${1%%[!0]*}"}"   # VALUE without its leading zeros
+    [[ "$1" =~ ^[0-9]+$ && ${#v} -le 18 ]] && N=$(( 10#${v:-0} )) && (( N >= $2 && N <= $3 )) || die "$4 (got '$1')"
+}
+uint "${PER_DIGIT}" 1 9999 "--per-digit must be a whole number from 1 to 9999"; PER_DIGIT=$N
+uint "${SEED}" 0 999999999999999999 "--seed must be a whole number of at most 18 digits"; SEED=$N
 OUT_DIR="${OUT_DIR:-${REPO_ROOT}/data/sc09-espeak}"
 
 # Tool check, voices (VOICES) and the seeded rand/pick.
@@ -71,6 +79,14 @@ MANIFEST="${TMP}/manifest.csv"
 TOTAL=$(( 10 * PER_DIGIT ))
 echo "${PROG}: ${PER_DIGIT} clips x 10 digits, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
 START=${SECONDS}
+removed=0
+for word in "${DIGITS[@]}"; do
+    for f in "${OUT_DIR}/${word}/${word}_"*.wav; do
+        [[ -f "${f}" && "${f##*/}" =~ ^${word}_.+_[0-9]{4,}\.wav$ ]] || continue
+        rm -f -- "${f}"; removed=$(( removed + 1 ))
+    done
+done
+(( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/{zero..nine}"
 done_count=0
 for (( d = 0; d < 10; d++ )); do
     word="${DIGITS[$d]}"

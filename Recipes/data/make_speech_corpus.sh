@@ -4,8 +4,8 @@
 # Usage: Recipes/data/make_speech_corpus.sh [OUT_DIR] [--count N] [--seed S] [--voices V1,V2,...]
 #
 #   OUT_DIR   default: <repo root>/data/espeak-ljspeech (data/ is git-ignored)
-#   --count   number of utterances (default 200)
-#   --seed    seed of the sentence/pitch/speed generator (default 1)
+#   --count   number of utterances, 1..99900 (default 200)
+#   --seed    seed of the sentence/pitch/speed generator, a whole number (default 1)
 #   --voices  comma-separated espeak-ng voices (default: DEFAULT_VOICES below,
 #             16 accents and variants, minus any this espeak-ng lacks)
 #
@@ -14,6 +14,8 @@
 #                                     (IDs LJccc-nnnn, 100 utterances per "chapter")
 #   OUT_DIR/metadata.csv              ID|text|normalized text        (LJSpeech format)
 #   OUT_DIR/voices.csv                ID|voice|pitch|speed           (what each clip was made with)
+# Clips of an earlier run in OUT_DIR/wavs (LJccc-nnnn.wav) are removed first, so a smaller
+# rerun leaves none that metadata.csv no longer lists.
 #
 # Voices are used round robin; pitch (-p) is drawn from 30..70 and speed (-s,
 # words per minute) from 140..180. Sentences come from small embedded word
@@ -52,9 +54,14 @@ while [[ $# -gt 0 ]]; do
         *) [[ -z "${OUT_DIR}" ]] || die "more than one OUT_DIR given ($OUT_DIR, $1)"; OUT_DIR="$1"; shift ;;
     esac
 done
-[[ "${COUNT}" =~ ^[0-9]+$ && "${COUNT}" -ge 1 ]] || die "--count must be a positive integer (got '${COUNT}')"
-[[ "${COUNT}" -le 99900 ]] || die "--count must be at most 99900"
-[[ "${SEED}" =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer (got '${SEED}')"
+# uint VALUE MIN MAX MESSAGE: sets N to VALUE read as a decimal whole number (leading zeros are
+# fine: bash arithmetic would take 08 for octal) if it is in MIN..MAX; else dies with MESSAGE.
+uint() {
+    local v="${1#"${1%%[!0]*}"}"   # VALUE without its leading zeros
+    [[ "$1" =~ ^[0-9]+$ && ${#v} -le 18 ]] && N=$(( 10#${v:-0} )) && (( N >= $2 && N <= $3 )) || die "$4 (got '$1')"
+}
+uint "${COUNT}" 1 99900 "--count must be a whole number from 1 to 99900"; COUNT=$N
+uint "${SEED}" 0 999999999999999999 "--seed must be a whole number of at most 18 digits"; SEED=$N
 OUT_DIR="${OUT_DIR:-${REPO_ROOT}/data/espeak-ljspeech}"
 
 # Tool check, voices (VOICES) and the seeded rand/pick.
@@ -127,6 +134,12 @@ VOICE_LOG="${TMP}/voices.csv"
 : > "${VOICE_LOG}"
 
 echo "${PROG}: ${COUNT} utterances, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
+removed=0
+for f in "${OUT_DIR}/wavs/LJ"*.wav; do
+    [[ -f "${f}" && "${f##*/}" =~ ^LJ[0-9]{3}-[0-9]{4}\.wav$ ]] || continue
+    rm -f -- "${f}"; removed=$(( removed + 1 ))
+done
+(( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/wavs"
 START=${SECONDS}
 for (( i = 1; i <= COUNT; i++ )); do
     printf -v ID 'LJ%03d-%04d' $(( (i - 1) / 100 + 1 )) $(( (i - 1) % 100 + 1 ))

@@ -14,30 +14,36 @@
 #
 #   --suite S        core, audio, wavenet or all (default all: core, then audio)
 #   --threads LIST   space-separated thread counts (default "1 2")
-#   --repeats N      timed iterations per case, after one warm-up (default 10)
+#   --repeats N      timed iterations per case, after one warm-up (default 10;
+#                    for wavenet 3, and N applies to its generation cases and
+#                    its training step on both sides)
 #   --no-build       skip `swift build -c release --product wavekit`
+#   (--suite=S, --threads=LIST and --repeats=N work too)
 #
 # Environment:
 #   WAVEKIT_BIN      WaveKit binary (default .build/release/wavekit)
 #
-# The combined JSON is saved to bench-results/core-<date>.json and
-# bench-results/audio-<date>.json (git-ignored).
+# The combined JSON is saved to bench-results/core-<date>.json,
+# bench-results/audio-<date>.json and bench-results/wavenet-<date>.json
+# (git-ignored).
 set -euo pipefail
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+need() { [[ $# -ge 2 ]] || { echo "run.sh: $1 needs a value" >&2; usage >&2; exit 2; }; }
 
 SUITE=all
 THREADS="1 2"
-REPEATS=10
+REPEATS=""        # default: 10, or 3 for --suite wavenet
+REPEATS_GIVEN=0
 BUILD=1
 while [[ $# -gt 0 ]]; do
     case "$1" in
-        --suite)      SUITE="${2:?--suite needs a value}"; shift 2 ;;
+        --suite)      need "$@"; SUITE="$2"; shift 2 ;;
         --suite=*)    SUITE="${1#*=}"; shift ;;
-        --threads)    THREADS="${2:?--threads needs a value}"; shift 2 ;;
+        --threads)    need "$@"; THREADS="$2"; shift 2 ;;
         --threads=*)  THREADS="${1#*=}"; shift ;;
-        --repeats)    REPEATS="${2:?--repeats needs a value}"; shift 2 ;;
-        --repeats=*)  REPEATS="${1#*=}"; shift ;;
+        --repeats)    need "$@"; REPEATS="$2"; REPEATS_GIVEN=1; shift 2 ;;
+        --repeats=*)  REPEATS="${1#*=}"; REPEATS_GIVEN=1; shift ;;
         --no-build)   BUILD=0; shift ;;
         -h|--help)    usage; exit 0 ;;
         *) echo "run.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -51,10 +57,16 @@ for t in $THREADS; do
     [[ "$t" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad thread count: $t" >&2; exit 2; }
 done
 [[ -n "${THREADS// /}" ]] || { echo "run.sh: --threads is empty" >&2; exit 2; }
+if [[ "$REPEATS_GIVEN" == 0 ]]; then
+    REPEATS=10; [[ "$SUITE" != wavenet ]] || REPEATS=3
+fi
 [[ "$REPEATS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: bad --repeats: $REPEATS" >&2; exit 2; }
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 ROOT="$(pwd)"
+# A failing step stops the run (set -e); say which one (its own messages are above).
+set -E
+trap 'status=$?; echo "run.sh: failed (exit status $status): $BASH_COMMAND" >&2; exit $status' ERR
 CASES=tools/bench/cases.json
 AUDIO_CASES=tools/bench/audio_cases.json
 AUDIO_WAV=bench-results/bench60s.wav
@@ -197,9 +209,10 @@ fi
 if want_wavenet; then
     for t in $THREADS; do
         echo "== WaveKit wavenet, $t thread(s)" >&2
-        "$WAVEKIT" bench wavenet --threads "$t" --repeats 3 --json > "$TMP/wn-wavekit-t$t.json"
+        "$WAVEKIT" bench wavenet --threads "$t" --repeats "$REPEATS" --json > "$TMP/wn-wavekit-t$t.json"
         echo "== PyTorch wavenet, $t thread(s)" >&2
-        "$PY" tools/bench/wavenet_torch_bench.py --threads "$t" --json > "$TMP/wn-pytorch-t$t.json"
+        "$PY" tools/bench/wavenet_torch_bench.py --threads "$t" --repeats "$REPEATS" \
+            --train-repeats "$REPEATS" --json > "$TMP/wn-pytorch-t$t.json"
     done
     mkdir -p bench-results
     "$PY" - "$TMP" "bench-results/wavenet-$STAMP.json" $THREADS <<'PYEOF'

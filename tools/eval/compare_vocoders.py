@@ -25,9 +25,13 @@ Usage:
       --clips $(cat runs/RUN/validation.txt) [--wavekit .build/release/wavekit] [--out bench-results/vocoder-eval] \
       [--temperature T] [--sigma S] [--denoise D]
 It calls `wavekit vocode` for every checkpoint (WaveNet: --temperature; WaveGlow: --sigma and
---denoise) and for Griffin-Lim, and prints a table per clip plus the means.
+--denoise) and for Griffin-Lim, and prints a table per clip plus the means. The default
+--wavekit is the release build in this repository (wherever the script is run from); a relative
+--out is taken from the current folder. Clips may be at any rate and stereo, as `wavekit vocode`
+takes them: the original is mixed down to mono and resampled (librosa, soxr_hq) to the rate of
+each vocoded file before the comparison, and a note says so.
 """
-import argparse, json, os, subprocess, sys
+import argparse, json, os, shlex, shutil, subprocess, sys
 import numpy as np
 import librosa, soundfile as sf
 import scipy.fft
@@ -91,25 +95,100 @@ def level(a, b, A, B, mask):
     return (float(np.sqrt(np.mean(b ** 2)) / max(np.sqrt(np.mean(a ** 2)), 1e-12)),) + tuple(signed) + tuple(absolute)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROG = os.path.basename(__file__)
+
+
+def fail(msg):
+    print(f"{PROG}: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def wavekit_run(cmd):
+    """Runs a wavekit command; on failure prints the command and wavekit's messages and exits 1."""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        how = f"killed by signal {-r.returncode}" if r.returncode < 0 else f"exit status {r.returncode}"
+        msg = (r.stderr.strip() or r.stdout.strip() or "(no message)")
+        fail(f"failed ({how}): {shlex.join(cmd)}\n{msg}")
+    return r.stdout
+
+
+def find_wavekit(arg):
+    """The wavekit binary: the default is this repository's release build; an explicit value is a
+    path (relative to the current folder) or a command on PATH."""
+    if arg is None:
+        path = os.path.join(REPO, ".build", "release", "wavekit")
+        if not os.access(path, os.X_OK):
+            fail(f"{path} not found; build it with: (cd {shlex.quote(REPO)} && swift build -c release --product wavekit), "
+                 "or name a binary with --wavekit")
+        return path
+    path = arg if os.sep in arg else shutil.which(arg) or arg
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        fail(f"--wavekit {arg}: no such executable")
+    return path
+
+
+def load_clip(path):
+    """The audio as mono float32 (channels averaged) and its rate; exits with a message if unreadable."""
+    try:
+        y, sr = sf.read(path, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, OSError, RuntimeError) as e:
+        fail(f"cannot read {path}: {e}")
+    if y.shape[0] == 0:
+        fail(f"{path} is empty")
+    return y.mean(axis=1), sr
+
+
 def family(wavekit, checkpoint):
-    out = subprocess.run([wavekit, "info", checkpoint, "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out).get("family", "unknown")
+    out = wavekit_run([wavekit, "info", checkpoint, "--json"])
+    try:
+        info = json.loads(out)
+    except json.JSONDecodeError:
+        fail(f"`wavekit info {checkpoint} --json` printed no JSON")
+    if not isinstance(info, dict) or "family" not in info:
+        fail(f"{checkpoint} is not a vocoder checkpoint (`wavekit info` finds no model family in it)")
+    return info["family"]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", action="append", required=True, help="a WaveKit vocoder checkpoint (repeatable)")
     ap.add_argument("--clips", nargs="+", required=True)
-    ap.add_argument("--wavekit", default=".build/release/wavekit")
+    ap.add_argument("--wavekit", default=None,
+                    help="the wavekit binary (default: .build/release/wavekit in this repository)")
     ap.add_argument("--out", default="bench-results/vocoder-eval")
-    ap.add_argument("--temperature", type=float, default=1.0, help="WaveNet sampling temperature")
-    ap.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma")
-    ap.add_argument("--denoise", type=float, default=0.0, help="WaveGlow denoiser strength (0: off)")
+    ap.add_argument("--temperature", type=float, default=1.0, help="WaveNet sampling temperature (> 0)")
+    ap.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma (>= 0)")
+    ap.add_argument("--denoise", type=float, default=0.0, help="WaveGlow denoiser strength, 0..1 (0: off)")
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    # Everything is checked before --out is made.
+    if not (np.isfinite(args.temperature) and args.temperature > 0):
+        ap.error(f"--temperature must be a positive number (got {args.temperature:g})")
+    if not (np.isfinite(args.sigma) and args.sigma >= 0):
+        ap.error(f"--sigma must be 0 or more (got {args.sigma:g})")
+    if not (0 <= args.denoise <= 1):
+        ap.error(f"--denoise must be between 0 and 1 (got {args.denoise:g})")
+    wavekit = find_wavekit(args.wavekit)
+    for path in args.checkpoint:
+        if not os.path.isfile(path):
+            fail(f"checkpoint not found: {path}")
+    for clip in args.clips:
+        if not os.path.isfile(clip):
+            fail(f"clip not found: {clip}")
+        try:
+            frames = sf.info(clip).frames
+        except (sf.LibsndfileError, OSError, RuntimeError) as e:
+            fail(f"cannot read clip {clip}: {e}")
+        if frames == 0:
+            fail(f"clip {clip} is empty")
+    names = [os.path.splitext(os.path.basename(c))[0] for c in args.clips]
+    if len(set(names)) < len(names):
+        fail("two clips have the same file name; their outputs and rows would clash: "
+             + ", ".join(sorted({n for n in names if names.count(n) > 1})))
     vocoders = []
     for ckpt in args.checkpoint:
-        fam = family(args.wavekit, ckpt)
+        fam = family(wavekit, ckpt)
         label = os.path.splitext(os.path.basename(ckpt))[0]
         if label == "checkpoint":                    # a run folder's file: name it by its run
             label = os.path.basename(os.path.dirname(os.path.abspath(ckpt)))
@@ -122,17 +201,24 @@ def main():
             extra += ["--sigma", str(args.sigma)] + (["--denoise", str(args.denoise)] if args.denoise > 0 else [])
         vocoders.append((label, extra))
     vocoders.append(("griffin-lim", ["--vocoder", "griffin-lim", "--iterations", "32"]))
+    os.makedirs(args.out, exist_ok=True)
     rows, band_rows, level_rows = [], [], []
     for clip in args.clips:
         name = os.path.splitext(os.path.basename(clip))[0]
-        orig, sr = sf.read(clip, dtype="float32")
+        orig, sr = load_clip(clip)
+        if sf.info(clip).channels > 1:
+            print(f"note: {name} has {sf.info(clip).channels} channels: the original is their mean (mono)", file=sys.stderr)
+        at_rate = {sr: orig}                         # the original at each vocoder's rate
         results, band_results, level_results = {}, {}, {}
         for label, extra in vocoders:
             out = os.path.join(args.out, f"{name}-{label}.wav")
-            subprocess.run([args.wavekit, "vocode", clip, "-o", out, "--quiet"] + extra, check=True)
-            voc, vsr = sf.read(out, dtype="float32")
-            assert vsr == sr, f"{out}: {vsr} Hz vs {sr} Hz"
-            results[label], band_results[label], level_results[label] = metrics(orig, voc, sr)
+            wavekit_run([wavekit, "vocode", clip, "-o", out, "--quiet"] + extra)
+            voc, vsr = load_clip(out)
+            if vsr not in at_rate:
+                print(f"note: {name} is {sr} Hz and {label} writes {vsr} Hz: the original is resampled to {vsr} Hz "
+                      "for the comparison", file=sys.stderr)
+                at_rate[vsr] = librosa.resample(orig, orig_sr=sr, target_sr=vsr, res_type="soxr_hq").astype(np.float32)
+            results[label], band_results[label], level_results[label] = metrics(at_rate[vsr], voc, vsr)
         rows.append((name, results))
         band_rows.append(band_results)
         level_rows.append(level_results)
