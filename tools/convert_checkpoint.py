@@ -35,11 +35,17 @@ What comes from where
     Give it with --stacks N, or with --hparams (r9y9 hparams: a JSON file, an
     inline JSON object, or "name=value,name=value"). When hparams are given they
     are checked against the shapes, and log_scale_min, input_type and
-    output_distribution are taken from them.
+    output_distribution are taken from them. Integer settings (layers, stacks,
+    ..., upsample_scales) must be integers (2.7, true or "two" are refused),
+    log_scale_min a number, legacy true or false, upsample_params an object.
     log_scale_min defaults to r9y9's np.log(1e-14) = -32.236 for mol and
     np.log(1e-7) = -16.118 for gaussian (and mulaw, where it is unused).
     mel_preset is --preset, else "r9y9" when the hparams' audio settings are
-    r9y9's LJSpeech ones, else null.
+    r9y9's LJSpeech ones, else null. A preset must fit the model: its number of
+    mel bands is cin_channels and its hop the product of upsample_scales (any
+    hop without an upsampler). A --preset that does not fit is refused; an
+    r9y9 preset inferred from hparams that does not fit is not recorded (null,
+    with a note). A model without local conditioning takes no --preset.
 
 Upsampler layouts (config key "upsample_layout")
     "conv_in"     r9y9's current code (since its 2019 refactor):
@@ -57,11 +63,13 @@ Upsampler layouts (config key "upsample_layout")
                   (the odd indices, which hold no tensors). No cin_pad (0). The
                   scales are the kernel widths and freq_axis_kernel_size the
                   kernel height (odd). Tensor names are kept as they are.
-                  Not representable in the config: the 2018 code summed the
-                  skip connections as skips = (skips + h) * sqrt(0.5) per layer
-                  (hparams legacy=True, the default) or unscaled (legacy=False),
-                  where the current code and WaveKit use sum * sqrt(1/layers);
-                  the converter prints a warning.
+                  The 2018 code summed the skip connections as
+                  skips = (skips + h) * sqrt(0.5) per layer (hparams
+                  legacy=True, its default) or unscaled (legacy=False), where
+                  the current code uses sum * sqrt(1/layers). Recorded in the
+                  config as "legacy" (from --hparams, else true, r9y9's 2018
+                  default; absent for the conv_in layout); the converter
+                  prints a note saying which.
 
 --from nvidia-waveglow
     NVIDIA/waveglow's WaveGlow (glow.py), as
@@ -98,15 +106,26 @@ Upsampler layouts (config key "upsample_layout")
     n_early_size (the first flow whose convinv is smaller, and by how much; a
     model that never shrinks gets n_early_every = n_flows, n_early_size = 0),
     n_layers (WN.0.in_layers.i count), n_channels (WN.0.start), kernel_size
-    (WN.0.in_layers.0). mel_preset is --preset, else "tacotron2";
-    sample_rate 22050.
+    (WN.0.in_layers.0). sample_rate 22050. mel_preset is --preset, else
+    "tacotron2" when it fits, else null (with a note): a preset must have
+    n_mel_channels bands, hop 256 (the upsampler's stride) and 22050 Hz, which
+    of WaveKit's presets only tacotron2 and r9y9 do (with 80 channels); a
+    --preset that does not fit is refused.
 
-Exit status: 0 on success, 1 for an unreadable or unrecognised input, 2 for a
-recognised checkpoint that WaveKit cannot represent or missing/contradictory
-settings.
+Inputs that are not PyTorch checkpoints are named from their first bytes (an
+empty file, a NumPy array, WAV / FLAC / Ogg / AIFF audio, a safetensors or
+WaveKit checkpoint, JSON text), and a state_dict of the other family is sent
+to the right --from. The output is checked before converting (its folder
+exists and is writable, it is not a folder) and written through DST.tmp,
+which is removed when anything fails.
+
+Exit status: 0 on success, 1 for an unreadable or unrecognised input or a
+failure writing the output, 2 for usage errors: a recognised checkpoint that
+WaveKit cannot represent, missing, invalid or contradictory settings
+(--hparams, --stacks, --preset), the wrong --from, or an unusable output path.
 
 Needs torch and numpy; the safetensors package, when installed, reads the
-written file back as a check.
+written file back as a check (tools/venv.sh installs all three).
 """
 
 import argparse
@@ -116,13 +135,17 @@ import os
 import re
 import sys
 
-import numpy as np
-
 R9Y9_LOG_SCALE_MIN_MOL = -32.23619130191664        # float(np.log(1e-14))
 R9Y9_LOG_SCALE_MIN_GAUSSIAN = -16.11809565095832   # float(np.log(1e-7))
 
-# WaveKit's mel presets (Sources/DSP/MelPreset.swift).
-KNOWN_PRESETS = ["tacotron2", "16k", "r9y9", "torchaudio"]
+# WaveKit's mel presets (Sources/DSP/MelPreset.swift): name -> (n_mels, hop, sample rate).
+PRESETS = {"tacotron2": (80, 256, 22050), "16k": (80, 200, 16000),
+           "r9y9": (80, 256, 22050), "torchaudio": (128, 200, 16000)}
+KNOWN_PRESETS = list(PRESETS)
+
+# WaveGlow's mel upsampler: NVIDIA's ConvTranspose1d stride (not stored in the weights).
+WAVEGLOW_HOP = 256
+WAVEGLOW_SAMPLE_RATE = 22050
 
 # r9y9's LJSpeech audio hparams, which is what WaveKit's "r9y9" mel preset is.
 R9Y9_AUDIO = {"sample_rate": 22050, "fft_size": 1024, "hop_size": 256,
@@ -146,19 +169,108 @@ def log(msg):
 
 # ---------------------------------------------------------------------- loading
 
-def load_checkpoint(path, trust_pickle, source=None):
+def file_kind(head):
+    """What the first bytes of a file say it is (as Sources/TensorCore/FileSignature.swift):
+    "WAV" / "FLAC" / "Ogg" / "AIFF" audio, "numpy", "safetensors", "pytorch", or None."""
+    if head[:4] in (b"RIFF", b"RF64") and (len(head) < 12 or head[8:12] == b"WAVE"):
+        return "WAV"
+    if head.startswith(b"fLaC"):
+        return "FLAC"
+    if head.startswith(b"OggS"):
+        return "Ogg"
+    if head.startswith(b"FORM") and (len(head) < 12 or head[8:12] in (b"AIFF", b"AIFC")):
+        return "AIFF"
+    if head.startswith(b"\x93NUMPY"):
+        return "numpy"
+    if head.startswith(b"PK\x03\x04") or (len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5):
+        return "pytorch"    # torch.save's zip archive, or its older plain pickle
+    if len(head) >= 9 and head[8:9] == b"{" and head[4:8] == b"\0\0\0\0":
+        return "safetensors"
+    return None
+
+
+def safetensors_family(path):
+    """wavekit.family from a safetensors file's metadata, or None."""
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if n > 100_000_000:
+                return None
+            meta = json.loads(f.read(n).decode("utf-8")).get("__metadata__") or {}
+        return meta.get("wavekit.family") if isinstance(meta, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_input_file(path, what):
+    """Refuses, from its first bytes, a SRC that is no PyTorch checkpoint: a folder, an
+    empty file, audio, a NumPy array, a safetensors file, JSON text. `what` is
+    ".pth" or ".pt" (the file the source repository writes)."""
     if not os.path.exists(path):
         raise ConvertError(f"{path}: no such file")
     if os.path.isdir(path):
-        raise ConvertError(f"{path}: is a directory, expected a .pth checkpoint file")
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if len(head) == 9 and head[8:9] == b"{" and not head.startswith(b"PK"):
-        raise ConvertError(f"{path}: is already a safetensors file, not a PyTorch checkpoint; "
-                           "WaveKit reads safetensors directly (a WaveKit checkpoint needs no conversion)", 2)
-    import torch
+        raise ConvertError(f"{path}: is a folder, expected a {what} checkpoint file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot read it ({e.strerror})")
+    if not head:
+        raise ConvertError(f"{path}: is empty (0 bytes), not a PyTorch checkpoint (an interrupted "
+                           f"download or save?); give the {what} file the model was saved to")
+    kind = file_kind(head)
+    if kind in ("WAV", "FLAC", "Ogg", "AIFF"):
+        raise ConvertError(f"{path}: is {'an' if kind in ('Ogg', 'AIFF') else 'a'} {kind} audio file, "
+                           f"not a PyTorch checkpoint; give the model's {what} checkpoint (audio is "
+                           "vocoded with `wavekit vocode AUDIO --checkpoint DST.safetensors`)")
+    if kind == "numpy":
+        raise ConvertError(f"{path}: is a NumPy array (.npy), not a PyTorch checkpoint; give the "
+                           f"model's {what} checkpoint (a mel .npy is vocoded with "
+                           "`wavekit vocode MEL.npy --checkpoint DST.safetensors`)")
+    if kind == "safetensors":
+        family = safetensors_family(path)
+        if family:
+            raise ConvertError(f"{path}: is already a WaveKit checkpoint ({family}, safetensors); it "
+                               "needs no conversion: give it to wavekit as it is", 2)
+        raise ConvertError(f"{path}: is a safetensors file, not a PyTorch checkpoint; this converter "
+                           f"reads the {what} files that r9y9/wavenet_vocoder and NVIDIA/waveglow save "
+                           "(WaveKit reads its own safetensors checkpoints directly)", 2)
+    if kind is None and head.lstrip()[:1] in (b"{", b"["):
+        raise ConvertError(f"{path}: is JSON text, not a PyTorch checkpoint (r9y9 hparams go to "
+                           f"--hparams); give the model's {what} checkpoint")
+
+
+def torch_load_failure(path, e):
+    """The message for a torch.load failure that is not about pickled objects."""
+    text = ANSI_RE.sub("", str(e)).strip()
+    if isinstance(e, EOFError) or "failed finding central directory" in text:
+        return ConvertError(f"{path}: the file ends before the checkpoint does (truncated? an "
+                            "interrupted download or save)")
+    return ConvertError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}"
+                        + (f": {text.splitlines()[0]})" if text else ")"))
+
+
+def torch_load(path, **kwargs):
+    """torch.load from an open file: given a path ending in .safetensors, torch reads it as
+    safetensors whatever it holds; the file's bytes were checked by check_input_file."""
+    import torch
+    with open(path, "rb") as f:
+        return torch.load(f, map_location="cpu", **kwargs)
+
+
+def looks_like_waveglow(tensors):
+    return "upsample.weight" in tensors and any(k.startswith(("convinv.", "WN.")) for k in tensors)
+
+
+def looks_like_wavenet(tensors):
+    return (any(k.startswith("first_conv.") for k in tensors)
+            and any(k.startswith("conv_layers.") for k in tensors))
+
+
+def load_checkpoint(path, trust_pickle, source=None):
+    check_input_file(path, ".pth")
+    try:
+        obj = torch_load(path, weights_only=not trust_pickle)
     except Exception as e:  # noqa: BLE001 - torch raises many kinds
         text = str(e)
         if source == "r9y9-wavenet" and re.search(r"\bglow\b|waveglow", text, re.IGNORECASE):
@@ -173,8 +285,7 @@ def load_checkpoint(path, trust_pickle, source=None):
                 f"{path}: the checkpoint holds Python objects that torch.load only reads with "
                 f"weights_only=False. If you trust the file, rerun with --trust-pickle."
                 + (f"\n(torch: {why})" if why else ""))
-        raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
-                           f"{text.splitlines()[0] if text else ''})")
+        raise torch_load_failure(path, e)
     return obj
 
 
@@ -256,25 +367,56 @@ def restore_weight_norm(tensors):
 
 # ---------------------------------------------------------------------- hparams
 
+def split_pairs(text):
+    """"a=1,b=[2,3]" -> ["a=1", "b=[2,3]"]: commas inside brackets or quotes do not split."""
+    items, depth, quote, cur = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == "," and depth <= 0:
+            items.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    return [s.strip() for s in items + [cur] if s.strip()]
+
+
 def parse_hparams(text):
     if text is None:
         return None
+    if os.path.isdir(text):
+        raise ConvertError(f"--hparams {text}: is a folder, expected r9y9's hparams as a JSON file, "
+                           "an inline JSON object or name=value,name=value", 2)
     if os.path.exists(text):
-        with open(text) as f:
-            raw = f.read()
+        try:
+            with open(text, encoding="utf-8") as f:
+                raw = f.read()
+        except UnicodeDecodeError:
+            raise ConvertError(f"--hparams {text}: not a text file (not UTF-8); expected r9y9's "
+                               "hparams as JSON", 2) from None
+        except OSError as e:
+            raise ConvertError(f"--hparams {text}: cannot read it ({e.strerror})", 2) from None
         try:
             hp = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise ConvertError(f"--hparams {text}: not valid JSON ({e})", 2)
+            raise ConvertError(f"--hparams {text}: not valid JSON ({e})", 2) from None
     elif text.lstrip().startswith("{"):
         try:
             hp = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ConvertError(f"--hparams: not valid JSON ({e})", 2)
+            raise ConvertError(f"--hparams: not valid JSON ({e})", 2) from None
     else:
         hp = {}
-        for item in filter(None, (s.strip() for s in text.split(","))):
+        for item in split_pairs(text):
             if "=" not in item:
+                if "=" not in text and re.search(r"\.(json|py|ya?ml|txt)$|/", text):
+                    raise ConvertError(f"--hparams {text}: no such file", 2)
                 raise ConvertError(f"--hparams: '{text}' is neither a file, a JSON object nor "
                                    f"name=value pairs", 2)
             name, value = item.split("=", 1)
@@ -284,14 +426,143 @@ def parse_hparams(text):
                 hp[name.strip()] = value.strip().strip("'\"")
     if not isinstance(hp, dict):
         raise ConvertError("--hparams: expected a JSON object of r9y9 hparams", 2)
+    return typed_hparams(hp)
+
+
+# The hparams the converter reads, by type (r9y9's names; -1 means "none" for cin/gin_channels).
+HP_INTEGERS = ("layers", "stacks", "residual_channels", "gate_channels", "skip_out_channels",
+               "kernel_size", "out_channels", "cin_channels", "gin_channels", "cin_pad",
+               "n_speakers", "freq_axis_kernel_size")
+
+
+def hp_integer(value, name):
+    """An integer hparam: an int, an integral float (2.0) or a string of digits; not a
+    boolean, 2.7 or "two"."""
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        return value
+    elif isinstance(value, float) and value.is_integer():
+        return int(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
+    raise ConvertError(f"--hparams: {name} must be an integer, got {json.dumps(value)}", 2)
+
+
+def hp_integers(value, name):
+    if not isinstance(value, (list, tuple)):
+        raise ConvertError(f"--hparams: {name} must be a list of integers, got {json.dumps(value)}", 2)
+    return [hp_integer(v, name) for v in value]
+
+
+def typed_hparams(hp):
+    """Checks and normalises the types of the hparams the converter reads (the rest is
+    passed through): integers, upsample_scales as integers, log_scale_min a finite number,
+    legacy a boolean, upsample_params an object."""
+    hp = dict(hp)
+    for k in HP_INTEGERS:
+        if hp.get(k) is not None:
+            hp[k] = hp_integer(hp[k], k)
+    if hp.get("upsample_scales") is not None:
+        hp["upsample_scales"] = hp_integers(hp["upsample_scales"], "upsample_scales")
+    up = hp.get("upsample_params")
+    if up is not None:
+        if not isinstance(up, dict):
+            raise ConvertError("--hparams: upsample_params must be an object (r9y9's "
+                               f'{{"upsample_scales": [...], "cin_pad": ...}}), got {json.dumps(up)}', 2)
+        up = dict(up)
+        if up.get("upsample_scales") is not None:
+            up["upsample_scales"] = hp_integers(up["upsample_scales"], "upsample_params.upsample_scales")
+        for k in ("freq_axis_kernel_size", "cin_pad", "cin_channels"):
+            if up.get(k) is not None:
+                up[k] = hp_integer(up[k], f"upsample_params.{k}")
+        hp["upsample_params"] = up
+    v = hp.get("log_scale_min")
+    if v is not None:
+        try:
+            if isinstance(v, bool):
+                raise ValueError
+            f = float(v)
+            if not math.isfinite(f):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ConvertError(f"--hparams: log_scale_min must be a number (r9y9's default for mol is "
+                               f"{R9Y9_LOG_SCALE_MIN_MOL}), got {json.dumps(v)}", 2) from None
+        hp["log_scale_min"] = f
+    v = hp.get("legacy")
+    if v is not None:
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            v = v.strip().lower() == "true"
+        elif isinstance(v, int) and not isinstance(v, bool) and v in (0, 1):
+            v = bool(v)
+        if not isinstance(v, bool):
+            raise ConvertError(f"--hparams: legacy must be true or false, got {json.dumps(hp['legacy'])}", 2)
+        hp["legacy"] = v
     return hp
+
+
+def same_number(value, want):
+    """Whether an hparams value is the number `want` (null, text and booleans are not)."""
+    if isinstance(value, bool):
+        return False
+    try:
+        return float(value) == float(want)
+    except (TypeError, ValueError):
+        return False
 
 
 def infer_mel_preset(hp):
     if hp is None:
         return None
-    if all(k in hp for k in R9Y9_AUDIO) and all(float(hp[k]) == float(v) for k, v in R9Y9_AUDIO.items()):
+    if all(k in hp and same_number(hp[k], v) for k, v in R9Y9_AUDIO.items()):
         return "r9y9"
+    return None
+
+
+def preset_misfit(name, n_mels, hop, sample_rate=None):
+    """Why the preset does not fit a model of n_mels bands, `hop` samples per frame (None:
+    no upsampler, any hop) and sample_rate (None: any); None when it fits."""
+    p_mels, p_hop, p_rate = PRESETS[name]
+    why = []
+    if p_mels != n_mels:
+        why.append(f"{p_mels} mel bands, the model {n_mels}")
+    if hop is not None and p_hop != hop:
+        why.append(f"hop {p_hop}, the model {hop}")
+    if sample_rate is not None and p_rate != sample_rate:
+        why.append(f"{p_rate} Hz, the model {sample_rate} Hz")
+    return ", ".join(why) or None
+
+
+def choose_mel_preset(preset, default, n_mels, hop, sample_rate, what, default_from):
+    """The preset to record: --preset (refused when it does not fit the model), else the
+    default when there is one and it fits, else None with a note. `hop` None: no
+    upsampler (any hop fits); `sample_rate` None: any rate fits."""
+    fits = [n for n in PRESETS if preset_misfit(n, n_mels, hop, sample_rate) is None]
+    model = " and ".join(", ".join([f"{n_mels} mel bands"]
+                                   + ([f"hop {hop}"] if hop is not None else [])
+                                   + ([f"{sample_rate} Hz"] if sample_rate is not None else [])).rsplit(", ", 1))
+    if preset is not None:
+        why = preset_misfit(preset, n_mels, hop, sample_rate)
+        if why:
+            raise ConvertError(f"--preset {preset} does not fit this {what} ({why}); "
+                               + (f"pass one that fits ({', '.join(fits)}) or leave --preset out to "
+                                  "record none" if fits else
+                                  f"none of WaveKit's presets has {model}: leave --preset out to "
+                                  "record none"), 2)
+        return preset
+    if default is not None:
+        why = preset_misfit(default, n_mels, hop, sample_rate)
+        if why is None:
+            return default
+        log(f"note: no mel preset recorded: {default_from} {default} does not fit the model ({why}); "
+            + (f"pass --preset NAME if it was trained on one that fits ({', '.join(fits)})" if fits
+               else f"none of WaveKit's presets has {model}")
+            + "; WaveKit will need one to compute conditioning from audio")
+    else:
+        log("note: no mel preset recorded ("
+            + (f"pass --preset NAME; presets that fit: {', '.join(fits)}" if fits
+               else f"none of WaveKit's presets has {model}")
+            + "); WaveKit will need one to compute conditioning from audio")
     return None
 
 
@@ -491,7 +762,8 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
             elif want != dist:
                 bad.append(f"output_distribution: hparams {od}, checkpoint shapes say {dist}")
         if bad:
-            raise ConvertError("the hparams disagree with the checkpoint:\n  " + "\n  ".join(bad), 2)
+            raise ConvertError("the hparams disagree with the checkpoint:" + ("\n  " if len(bad) > 1 else " ")
+                               + "\n  ".join(bad), 2)
         if hp.get("log_scale_min") is not None:
             log_scale_min = float(hp["log_scale_min"])
 
@@ -516,17 +788,23 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
     # the current code multiplies the sum by sqrt(1/layers). Recorded as "legacy" (absent: current).
     legacy = None
     if upsample_layout == "transposed":
-        legacy = bool(hp.get("legacy", True))
-        log(f"note: 2018 layout: skip connections combined with legacy={legacy}"
-            + ("" if "legacy" in hp else " (r9y9's 2018 default; pass --hparams with legacy to override)"))
+        legacy = hp["legacy"] if hp.get("legacy") is not None else True
+        log(f"note: 2018 layout: skip connections combined with legacy={legacy}, recorded in the config"
+            + ("" if hp.get("legacy") is not None
+               else " (r9y9's 2018 default; pass --hparams with legacy to override)"))
 
     if log_scale_min is None:
         log_scale_min = R9Y9_LOG_SCALE_MIN_MOL if dist == "mol" else R9Y9_LOG_SCALE_MIN_GAUSSIAN
 
-    mel_preset = preset if preset is not None else (infer_mel_preset(hp) if cin is not None else None)
-    if cin is not None and mel_preset is None:
-        log("note: no mel preset recorded (pass --preset NAME); WaveKit will need one to "
-            "compute conditioning from audio")
+    if cin is None:
+        if preset is not None:
+            raise ConvertError(f"--preset {preset}: this WaveNet takes no mel (it has no conv1x1c "
+                               "layers), so it has no mel preset; leave --preset out", 2)
+        mel_preset = None
+    else:
+        hop = math.prod(upsample_scales) if upsample_scales is not None else None
+        mel_preset = choose_mel_preset(preset, infer_mel_preset(hp), cin, hop, None, "WaveNet",
+                                       "the hparams' audio settings are r9y9's preset, but")
 
     return {
         "out_channels": out_channels,
@@ -551,46 +829,91 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
     }
 
 
-def expected_keys(cfg):
-    keys = {"first_conv.weight_g", "first_conv.weight_v", "first_conv.bias"}
+def wavenet_expected_shapes(cfg):
+    """Every tensor of r9y9's WaveNet for `cfg` and its shape (weight-normed convolutions
+    as weight_g [out, 1, ...] / weight_v, as nn.utils.weight_norm's dim=0 stores them)."""
+    R, G, S, K = (cfg["residual_channels"], cfg["gate_channels"], cfg["skip_out_channels"],
+                  cfg["kernel_size"])
+    out, cin, gin = cfg["out_channels"], cfg["cin_channels"], cfg["gin_channels"]
+    want = {}
+
+    def conv(prefix, n_out, n_in, k, bias=True):
+        want[prefix + ".weight_g"] = (n_out, 1, 1)
+        want[prefix + ".weight_v"] = (n_out, n_in, k)
+        if bias:
+            want[prefix + ".bias"] = (n_out,)
+
+    conv("first_conv", R, 1 if cfg["scalar_input"] else out, 1)
     for i in range(cfg["layers"]):
         p = f"conv_layers.{i}."
-        keys |= {p + "conv.weight_g", p + "conv.weight_v", p + "conv.bias"}
-        for n in ("conv1x1_out", "conv1x1_skip"):
-            keys |= {p + n + ".weight_g", p + n + ".weight_v", p + n + ".bias"}
-        if cfg["cin_channels"] is not None:
-            keys |= {p + "conv1x1c.weight_g", p + "conv1x1c.weight_v"}
-        if cfg["gin_channels"] is not None:
-            keys |= {p + "conv1x1g.weight_g", p + "conv1x1g.weight_v"}
-    for j in (1, 3):
-        keys |= {f"last_conv_layers.{j}.weight_g", f"last_conv_layers.{j}.weight_v",
-                 f"last_conv_layers.{j}.bias"}
+        conv(p + "conv", G, R, K)
+        if cin is not None:
+            conv(p + "conv1x1c", G, cin, 1, bias=False)
+        if gin is not None:
+            conv(p + "conv1x1g", G, gin, 1, bias=False)
+        conv(p + "conv1x1_out", R, G // 2, 1)
+        conv(p + "conv1x1_skip", S, G // 2, 1)
+    conv("last_conv_layers.1", S, S, 1)
+    conv("last_conv_layers.3", out, S, 1)
     if cfg["n_speakers"] is not None:
-        keys.add("embed_speakers.weight")
+        want["embed_speakers.weight"] = (cfg["n_speakers"], gin)
+    scales = cfg["upsample_scales"] or []
     if cfg["upsample_scales"] is not None and cfg["upsample_layout"] == "transposed":
-        for j in range(len(cfg["upsample_scales"])):
-            keys |= {f"upsample_conv.{2 * j}.weight_g", f"upsample_conv.{2 * j}.weight_v",
-                     f"upsample_conv.{2 * j}.bias"}
+        for j, sc in enumerate(scales):
+            want[f"upsample_conv.{2 * j}.weight_g"] = (1, 1, 1, 1)
+            want[f"upsample_conv.{2 * j}.weight_v"] = (1, 1, cfg["freq_axis_kernel_size"], sc)
+            want[f"upsample_conv.{2 * j}.bias"] = (1,)
     elif cfg["upsample_scales"] is not None:
-        keys.add("upsample_net.conv_in.weight")
-        for j in range(len(cfg["upsample_scales"])):
-            keys |= {f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_g",
-                     f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_v"}
-    return keys
+        want["upsample_net.conv_in.weight"] = (cin, cin, 2 * cfg["cin_pad"] + 1)
+        for j, sc in enumerate(scales):
+            want[f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_g"] = (1, 1, 1, 1)
+            want[f"upsample_net.upsample.up_layers.{2 * j + 1}.weight_v"] = (1, 1, 1, 2 * sc + 1)
+    return want
+
+
+def expected_keys(cfg):
+    return set(wavenet_expected_shapes(cfg))
+
+
+def shape_problems(tensors, want):
+    """'NAME has shape [..], expected [..]' (or 'missing NAME') for every tensor of `want`
+    (name -> shape) that `tensors` lacks or holds in another shape."""
+    bad = []
+    for name, shp in want.items():
+        t = tensors.get(name)
+        if t is None:
+            bad.append(f"missing {name}")
+        elif shape(t) != tuple(shp):
+            bad.append(f"{name} has shape {list(shape(t))}, expected {list(shp)}")
+    return bad
+
+
+def refuse_shape_problems(bad, what):
+    if len(bad) == 1:
+        raise ConvertError(f"{what}: {bad[0]}")
+    if bad:
+        raise ConvertError(f"{what}:\n  " + "\n  ".join(bad[:10]) + ("\n  ..." if len(bad) > 10 else ""))
 
 
 def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust_pickle=False):
-    import torch
+    import numpy as np
 
+    hp = parse_hparams(hparams)
     obj = load_checkpoint(src, trust_pickle, "r9y9-wavenet")
-    tensors = normalise_names(extract_state_dict(obj, src))
+    tensors = extract_state_dict(obj, src)
+    if looks_like_waveglow(tensors) and not looks_like_wavenet(tensors):
+        raise ConvertError(f"{src}: this is an NVIDIA WaveGlow checkpoint (upsample.weight, WN.N.*, "
+                           "convinv.N.* tensors); convert it with --from nvidia-waveglow", 2)
+    tensors = normalise_names(tensors)
     restored = restore_weight_norm(tensors)
     if restored:
         log(f"note: {len(restored)} convolutions had weight norm removed; stored as "
             "weight_g = ||weight||, weight_v = weight")
-    cfg = infer_wavenet_config(tensors, parse_hparams(hparams), stacks, preset)
+    cfg = infer_wavenet_config(tensors, hp, stacks, preset)
 
-    check_keys(src, tensors, expected_keys(cfg), "WaveNet")
+    want = wavenet_expected_shapes(cfg)
+    check_keys(src, tensors, set(want), "WaveNet")
+    refuse_shape_problems(shape_problems(tensors, want), "the tensors do not fit one r9y9 WaveNet")
 
     out = float32_tensors(tensors)
 
@@ -621,21 +944,33 @@ def write_safetensors(tensors, path, metadata):
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
     head += b" " * (-len(head) % 8)
+    # written as PATH.tmp, read back, then renamed: a failure leaves neither a .tmp file nor
+    # a partial PATH
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(len(head).to_bytes(8, "little"))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    # read it back with the reference implementation when it is installed
     try:
-        from safetensors import safe_open
-    except ImportError:
-        return
-    with safe_open(path, framework="np") as f:
-        if f.metadata() != metadata or sorted(f.keys()) != sorted(tensors):
-            raise ConvertError(f"{path}: the written file does not read back correctly")
+        with open(tmp, "wb") as f:
+            f.write(len(head).to_bytes(8, "little"))
+            f.write(head)
+            for b in blobs:
+                f.write(b)
+        # read it back with the reference implementation when it is installed
+        try:
+            from safetensors import safe_open
+        except ImportError:
+            log("note: the safetensors package is not installed; the written file was not read back")
+        else:
+            with safe_open(tmp, framework="np") as f:
+                if f.metadata() != metadata or sorted(f.keys()) != sorted(tensors):
+                    raise ConvertError(f"{path}: the written file does not read back correctly")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ConvertError(f"{path}: cannot write it ({e.strerror or e})") from None
+    finally:
+        if os.path.lexists(tmp) and not os.path.isdir(tmp):
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------ NVIDIA WaveGlow
@@ -736,23 +1071,19 @@ def load_waveglow_checkpoint(path):
     published {"model": WaveGlow}) with the stand-in unpickler."""
     import torch
     import warnings
-    if not os.path.exists(path):
-        raise ConvertError(f"{path}: no such file")
-    if os.path.isdir(path):
-        raise ConvertError(f"{path}: is a directory, expected a .pt checkpoint file")
+    check_input_file(path, ".pt")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = torch_load(path, weights_only=True)
         how = "torch.load(weights_only=True)"
     except Exception as e:  # noqa: BLE001
         text = str(e)
         if not ("weights_only" in text or "Unsupported global" in text or "WeightsUnpickler" in text):
-            raise ConvertError(f"{path}: not a readable PyTorch checkpoint ({type(e).__name__}: "
-                               f"{ANSI_RE.sub('', text.splitlines()[0]) if text else ''})")
+            raise torch_load_failure(path, e)
         pm = _stand_in_pickle_module()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")   # SourceChangeWarning etc. for stand-in classes
-                obj = torch.load(path, map_location="cpu", weights_only=False, pickle_module=pm)
+                obj = torch_load(path, weights_only=False, pickle_module=pm)
         except Exception as e2:  # noqa: BLE001
             raise ConvertError(f"{path}: could not read the pickled objects even with stand-in "
                                f"classes ({type(e2).__name__}: {e2})")
@@ -900,8 +1231,9 @@ def infer_waveglow_config(tensors, preset):
         "n_mel_channels": n_mel, "n_flows": n_flows, "n_group": n_group,
         "n_early_every": n_early_every, "n_early_size": n_early_size,
         "n_layers": n_layers, "n_channels": n_channels, "kernel_size": kernel_size,
-        "mel_preset": preset if preset is not None else "tacotron2",
-        "sample_rate": 22050,
+        "mel_preset": choose_mel_preset(preset, "tacotron2", n_mel, WAVEGLOW_HOP, WAVEGLOW_SAMPLE_RATE,
+                                        "WaveGlow", "the default"),
+        "sample_rate": WAVEGLOW_SAMPLE_RATE,
         **({} if up[2] == 1024 else {"upsample_kernel": up[2]}),
     }
 
@@ -925,19 +1257,9 @@ def infer_waveglow_config(tensors, preset):
                 f"res_skip_layers.{i}.weight_g": (rs, 1, 1), f"res_skip_layers.{i}.weight_v": (rs, C, 1),
                 f"res_skip_layers.{i}.bias": (rs,),
             })
-        for name, shp in expect.items():
-            t = tensors.get(p + name)
-            if t is None:
-                bad.append(f"missing {p + name}")
-            elif shape(t) != shp:
-                bad.append(f"{p + name} has shape {list(shape(t))}, expected {list(shp)}")
-    if "upsample.bias" not in tensors:
-        bad.append("missing upsample.bias")
-    elif shape(tensors["upsample.bias"]) != (n_mel,):
-        bad.append(f"upsample.bias has shape {list(shape(tensors['upsample.bias']))}")
-    if bad:
-        raise ConvertError("the WaveGlow tensors do not fit one NVIDIA WaveGlow:\n  "
-                           + "\n  ".join(bad[:10]) + ("\n  ..." if len(bad) > 10 else ""))
+        bad += shape_problems(tensors, {p + name: shp for name, shp in expect.items()})
+    bad += shape_problems(tensors, {"upsample.bias": (n_mel,)})
+    refuse_shape_problems(bad, "the WaveGlow tensors do not fit one NVIDIA WaveGlow")
     return cfg
 
 
@@ -958,6 +1280,9 @@ def convert_nvidia_waveglow(src, dst, preset=None, **_ignored):
     import torch
 
     tensors, how = load_waveglow_checkpoint(src)
+    if looks_like_wavenet(tensors) and not looks_like_waveglow(tensors):
+        raise ConvertError(f"{src}: this is an r9y9 WaveNet checkpoint (first_conv.*, conv_layers.N.* "
+                           "tensors); convert it with --from r9y9-wavenet", 2)
     log(f"note: read {src} with {how}")
     tensors = normalise_names(tensors)
     restored = restore_waveglow_weight_norm(tensors)
@@ -1019,11 +1344,27 @@ def write_converted(out, dst, metadata, cfg):
     """Writes the checkpoint; returns (config, parameter count, tensor count)."""
     if cfg.get("mel_preset") is not None:
         metadata = dict(metadata, **{"wavekit.mel_preset": cfg["mel_preset"]})
-    d = os.path.dirname(os.path.abspath(dst))
-    if not os.path.isdir(d):
-        raise ConvertError(f"{dst}: folder {d} does not exist")
+    check_output_path(dst)
     write_safetensors(out, dst, metadata)
     return cfg, sum(t.numel() for t in out.values()), len(out)
+
+
+def check_output_path(dst):
+    """The output must be a file name (not a folder) in an existing folder this user may write."""
+    if os.path.isdir(dst):
+        raise ConvertError(f"the output {dst} is a folder; give a file name, e.g. "
+                           f"{os.path.join(dst, 'model.safetensors')}", 2)
+    d = os.path.dirname(os.path.abspath(dst))
+    if not os.path.isdir(d):
+        raise ConvertError(f"the output folder {d} "
+                           + ("is not a folder" if os.path.exists(d) else "does not exist")
+                           + "; create it or give another -o", 2)
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise ConvertError(f"the output folder {d} is not writable (permission denied); give "
+                           "another -o", 2)
+    if os.path.isdir(dst + ".tmp"):
+        raise ConvertError(f"{dst}.tmp is a folder; the converter writes that file first, then "
+                           "renames it: move the folder away", 2)
 
 
 CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet, "nvidia-waveglow": convert_nvidia_waveglow}
@@ -1037,8 +1378,14 @@ r9y9-wavenet upsampler layouts (recorded as "upsample_layout" in the config):
               weight-normed ConvTranspose2d(1, 1, (freq_axis_kernel_size, s),
               stride (1, s)), each followed by a ReLU; no cin_pad. upsample_scales
               come from the kernel widths, "freq_axis_kernel_size" from the kernel
-              height. The 2018 code's skip-connection scaling (hparams "legacy")
-              is not recorded: the converter warns.
+              height. The 2018 code's skip-connection scaling is recorded as
+              "legacy" in the config: hparams "legacy" from --hparams, else true
+              (r9y9's 2018 default); the converter notes which.
+
+mel_preset: --preset, else r9y9 (hparams with r9y9's LJSpeech audio settings)
+or tacotron2 (WaveGlow). A preset must fit the model (n_mels = the conditioning
+channels, hop = the upsampling factor, WaveGlow's 256 at 22050 Hz); a --preset
+that does not is refused; a default that does not gives none (null).
 
 See the module docstring for details."""
 
@@ -1064,12 +1411,14 @@ def main(argv=None):
     if not args.output.lower().endswith(".safetensors"):
         log(f"error: the output '{args.output}' must end in .safetensors (WaveKit checkpoints are safetensors files)")
         return 2
-    if os.path.abspath(args.src) == os.path.abspath(args.output):
+    if os.path.abspath(args.src) == os.path.abspath(args.output) or (
+            os.path.exists(args.src) and os.path.exists(args.output)
+            and os.path.samefile(args.src, args.output)):
         log("error: the output would overwrite the input")
         return 2
     try:
         import torch  # noqa: F401
-        import safetensors  # noqa: F401
+        import numpy  # noqa: F401
     except ImportError as e:
         log(f"error: {e.name} is not installed (run tools/venv.sh and use .venv-tools/bin/python)")
         return 1
@@ -1078,12 +1427,16 @@ def main(argv=None):
             "come from its tensor shapes")
         return 2
     try:
+        check_output_path(args.output)
         cfg, n_params, n_tensors = CONVERTERS[args.source](
             args.src, args.output, hparams=args.hparams, stacks=args.stacks,
             preset=args.preset, trust_pickle=args.trust_pickle)
     except ConvertError as e:
         log(f"error: {e}")
         return e.status
+    except KeyboardInterrupt:
+        log("error: interrupted (no partial output is left)")
+        return 130
     print(f"wrote {args.output}: {n_tensors} tensors, {n_params} parameters")
     family = "waveglow" if args.source == "nvidia-waveglow" else "wavenet"
     print(f"{family} config: {json.dumps(cfg, sort_keys=True)}")
