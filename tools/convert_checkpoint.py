@@ -457,8 +457,9 @@ def hp_integers(value, name):
 
 def typed_hparams(hp):
     """Checks and normalises the types of the hparams the converter reads (the rest is
-    passed through): integers, upsample_scales as integers, log_scale_min a finite number,
-    legacy a boolean, upsample_params an object."""
+    passed through): integers, upsample_scales as integers, upsample_params an object,
+    input_type / output_distribution / upsample_net strings, log_scale_min a finite
+    number, legacy a boolean."""
     hp = dict(hp)
     for k in HP_INTEGERS:
         if hp.get(k) is not None:
@@ -477,6 +478,9 @@ def typed_hparams(hp):
             if up.get(k) is not None:
                 up[k] = hp_integer(up[k], f"upsample_params.{k}")
         hp["upsample_params"] = up
+    for k in ("input_type", "output_distribution", "upsample_net"):
+        if hp.get(k) is not None and not isinstance(hp[k], str):
+            raise ConvertError(f"--hparams: {k} must be a string, got {json.dumps(hp[k])}", 2)
     v = hp.get("log_scale_min")
     if v is not None:
         try:
@@ -538,9 +542,11 @@ def choose_mel_preset(preset, default, n_mels, hop, sample_rate, what, default_f
     default when there is one and it fits, else None with a note. `hop` None: no
     upsampler (any hop fits); `sample_rate` None: any rate fits."""
     fits = [n for n in PRESETS if preset_misfit(n, n_mels, hop, sample_rate) is None]
-    model = " and ".join(", ".join([f"{n_mels} mel bands"]
-                                   + ([f"hop {hop}"] if hop is not None else [])
-                                   + ([f"{sample_rate} Hz"] if sample_rate is not None else [])).rsplit(", ", 1))
+    parts = ([f"{n_mels} mel bands"] + ([f"hop {hop}"] if hop is not None else [])
+             + ([f"{sample_rate} Hz"] if sample_rate is not None else []))
+    model = " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
+    no_preset = ("; WaveKit will need one to compute conditioning from audio" if fits
+                 else "; vocode it from mel-spectrograms (.npy) computed as in training, not from audio")
     if preset is not None:
         why = preset_misfit(preset, n_mels, hop, sample_rate)
         if why:
@@ -556,13 +562,11 @@ def choose_mel_preset(preset, default, n_mels, hop, sample_rate, what, default_f
             return default
         log(f"note: no mel preset recorded: {default_from} {default} does not fit the model ({why}); "
             + (f"pass --preset NAME if it was trained on one that fits ({', '.join(fits)})" if fits
-               else f"none of WaveKit's presets has {model}")
-            + "; WaveKit will need one to compute conditioning from audio")
+               else f"none of WaveKit's presets has {model}") + no_preset)
     else:
         log("note: no mel preset recorded ("
             + (f"pass --preset NAME; presets that fit: {', '.join(fits)}" if fits
-               else f"none of WaveKit's presets has {model}")
-            + "); WaveKit will need one to compute conditioning from audio")
+               else f"none of WaveKit's presets has {model}") + ")" + no_preset)
     return None
 
 

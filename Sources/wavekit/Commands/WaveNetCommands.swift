@@ -48,7 +48,12 @@ enum NeuralVocoding {
             throw AudioIOError.invalidArgument("'\(input)' is a checkpoint, not a mel-spectrogram (.npy) or audio file; pass the checkpoint with --checkpoint.")
         }
         guard let presetName else {
-            throw DSPError.melMismatch("'\(checkpoint)' records no mel preset, so WaveKit cannot compute its conditioning from the audio '\(input)'. Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (\(MelPreset.all.map(\.name).joined(separator: ", "))), or pass a mel-spectrogram (.npy).")
+            // Suggest re-converting only with presets that fit the model (bands, and hop when known).
+            let fitting = MelPreset.all.filter { $0.nMels == bands && (hop == nil || $0.hopLength == hop) }.map(\.name)
+            let fix = fitting.isEmpty
+                ? "No WaveKit preset has its \(bands) bands\(hop.map { " and hop \($0)" } ?? ""): pass a mel-spectrogram (.npy) made as it was trained."
+                : "Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (\(fitting.joined(separator: ", ")) fit\(fitting.count == 1 ? "s" : "")), or pass a mel-spectrogram (.npy)."
+            throw DSPError.melMismatch("'\(checkpoint)' records no mel preset, so WaveKit cannot compute its conditioning from the audio '\(input)'. \(fix)")
         }
         preset = try MelPreset.named(presetName)
         try checkHop(preset, hop, checkpoint: checkpoint)
