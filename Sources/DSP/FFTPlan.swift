@@ -129,5 +129,17 @@ public enum FFTWisdom {
         } else {
             unlink(temp)
         }
+        removeStaleTemporaries(of: file)
+    }
+
+    /// Removes `file.<pid>.tmp` files whose process is gone (a run killed between writing
+    /// and renaming leaves one); a live process's file is left alone.
+    static func removeStaleTemporaries(of file: String) {
+        let dir = (file as NSString).deletingLastPathComponent, prefix = (file as NSString).lastPathComponent + "."
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
+            guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
+        }
     }
 }
