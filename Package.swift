@@ -2,8 +2,15 @@
 import PackageDescription
 
 // NOTE: Targets use the Swift 5 language mode: FFTW plans and BLAS handles are non-Sendable
-// C resources, and the kernels share buffers across threads by design (PLATFORM.md, trap 5).
+// C resources, and the kernels share buffers across threads by design.
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+// SwiftPM refuses unsafe flags in a package that is checked out as a versioned dependency
+// (under .../checkouts/), so there the kernels build with the package's own optimisation
+// level and the `#pragma clang fp contract(fast)` in Kernels.c; as the root package (or a
+// local path dependency) they keep -O3 even in debug builds, so the test suite runs fast.
+let checkedOutAsDependency = Context.packageDirectory.contains("/checkouts/")
+let kernelFlags: [CSetting] = checkedOutAsDependency ? [] : [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]
 
 let package = Package(
     name: "WaveKit",
@@ -34,9 +41,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
         // Hot loops in C: compiled at -O3 even in debug builds (so the test suite runs fast)
-        // and cloned for AVX-512 / AVX2 / baseline with runtime dispatch (PLATFORM.md, trap 2).
-        .target(name: "CKernels",
-                cSettings: [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]),
+        // and cloned for AVX-512 / AVX2 / baseline with runtime dispatch (Swift and C default to SSE2 on x86-64).
+        .target(name: "CKernels", cSettings: kernelFlags),
 
         .target(name: "TensorCore", dependencies: ["CKernels", "COpenBLAS"], swiftSettings: v5),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: v5),

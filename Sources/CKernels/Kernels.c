@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+/* Fused multiply-adds wherever a product feeds a sum (also -ffp-contract=fast in Package.swift,
+   which a versioned dependency may not pass). */
+#pragma clang fp contract(fast)
+
 #if defined(__x86_64__) && defined(__clang__)
 #define WK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else

@@ -1,4 +1,4 @@
-/* Branch-free float approximations that auto-vectorise (libm's never do: PLATFORM.md, trap 3).
+/* Branch-free float approximations that auto-vectorise (glibc's libm calls never do).
  * exp and log follow Cephes' single-precision polynomials (max rel. error ~2e-7 on the useful
  * range); tanh is the [13/6] rational approximation used by Eigen (max abs. error ~1e-7). */
 #ifndef WAVEKIT_MATH_H

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Frames are laid out in rows padded to 64 bytes (`frameStride` floats per real frame,
 /// `spectrumStride` complex values per spectrum), so every row has the alignment the plan was
-/// made with (executing on other alignments crashes: PLATFORM.md, trap 6). One plan per size,
+/// made with (FFTW crashes executing a plan on buffers of another alignment). One plan per size,
 /// cached for the life of the process; planning is serialised (FFTW's planner is not
 /// thread-safe), executing is not.
 ///

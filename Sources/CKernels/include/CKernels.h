@@ -1,6 +1,6 @@
 /// WaveKit's hot loops. Each kernel works on contiguous (or simply strided) float buffers,
 /// allocates nothing and is compiled for AVX-512, AVX2+FMA and baseline x86-64 with runtime
-/// dispatch, so Swift's SSE2 default target does not limit it (PLATFORM.md, trap 2).
+/// dispatch, so Swift's default x86-64 target (SSE2 only) does not limit it.
 #ifndef WAVEKIT_CKERNELS_H
 #define WAVEKIT_CKERNELS_H
 

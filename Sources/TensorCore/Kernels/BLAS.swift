@@ -30,7 +30,7 @@ public enum BLAS {
 
     /// A warning when OPENBLAS_CORETYPE makes OpenBLAS run kernels older than the CPU's: set to
     /// a core without AVX-512 on a CPU with it, matrix products run at about half their speed
-    /// (PLATFORM.md). Nil when the variable is unset or names a core as new as the CPU.
+    /// (OpenBLAS reads the variable once, when it loads). Nil when the variable is unset or names a core as new as the CPU.
     public static var forcedCoreWarning: String? {
         guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !forced.isEmpty,
               let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
