@@ -87,6 +87,26 @@ public struct MelSpectrogram: Sendable {
             }
         }
     }
+
+    /// The STFT magnitude [bins, frames] a mel (features) most plausibly came from: the
+    /// compression undone, the filterbank inverted by non-negative least squares, and the
+    /// square root taken for power presets.
+    public func linearMagnitude(_ features: Tensor) throws -> Tensor {
+        try preset.validate(features, source: "the mel")
+        let spectrogram = MelInversion.linearSpectrogram(mel: decompress(features), filterbank: filterbank)
+        return preset.power == 2 ? withoutGradient { spectrogram.sqrt() } : spectrogram
+    }
+
+    /// Audio from a mel (features of this preset, [n_mels, frames]) by Griffin-Lim, as
+    /// `wavekit vocode` does without a checkpoint: `iterations` of fast Griffin-Lim with
+    /// `momentum` from a random phase drawn with `seed`. Throws for a mel that does not fit the
+    /// preset (`MelPreset.validate`). `progress(i)` is called after iteration i.
+    public func invert(_ features: Tensor, iterations: Int = 32, momentum: Float = 0.99, seed: UInt64 = 0,
+                       progress: ((Int) -> Void)? = nil) throws -> [Float] {
+        let magnitude = try linearMagnitude(features)
+        return try GriffinLim(stft: stft, iterations: iterations, momentum: momentum)
+            .reconstruct(magnitude: magnitude, initialization: .random(seed: seed), progress: progress)
+    }
 }
 
 /// Decibel scaling and mel-frequency cepstral coefficients (librosa's `power_to_db` and `mfcc`).

@@ -204,3 +204,49 @@ extension WaveNetConfig {
         #expect(throws: NNError.self) { _ = try WaveNet(config: c, using: &g) }
     }
 }
+
+/// The models' input checks: what a library caller reading mels from files gets instead of a
+/// crash deep in a convolution.
+@Suite struct ModelInputTests {
+    @Test func waveNetInputsAreChecked() throws {
+        var g = RandomGenerator(seed: 1)
+        let mol = try WaveNet(config: .tinyMol, using: &g), mulaw = try WaveNet(config: .tinyMulaw, using: &g)
+        try mol.checkInputs(mel: .zeros([2, 5, 10]), speakers: nil, batch: 2, samples: 40)
+        try mulaw.checkInputs(mel: nil, speakers: [0, 2], batch: 2)
+        let cases: [(WaveNet, Tensor?, [Int]?, Int?, String)] = [
+            (mol, nil, nil, nil, "mel-conditioned"),
+            (mol, .zeros([5, 10]), nil, nil, "takes [2, 5, frames]"),
+            (mol, .zeros([2, 4, 10]), nil, nil, "takes [2, 5, frames]"),
+            (mol, .zeros([2, 5, 10]), nil, 41, "fewer than the 41"),
+            (mol, .zeros([2, 5, 10]), [0, 0], nil, "no speaker conditioning"),
+            (mulaw, .zeros([2, 5, 10]), [0, 0], nil, "takes no mel"),
+            (mulaw, nil, nil, nil, "speaker-conditioned"),
+            (mulaw, nil, [0, 3], nil, "in 0…2"),
+        ]
+        for (model, mel, speakers, samples, needle) in cases {
+            do {
+                try model.checkInputs(mel: mel, speakers: speakers, batch: 2, samples: samples)
+                Issue.record("accepted: \(needle)")
+            } catch { #expect("\(error)".contains(needle), "\(error)") }
+        }
+    }
+
+    @Test func waveGlowInputsAreChecked() throws {
+        var g = RandomGenerator(seed: 1)
+        let model = try WaveGlow(config: .tiny, using: &g)
+        try model.checkInputs(mel: .zeros([1, 5, 3]), audio: .zeros([1, 512]))
+        let cases: [(Tensor, Tensor?, String)] = [
+            (.zeros([5, 3]), nil, "takes [batch, 5, frames"),
+            (.zeros([1, 80, 3]), nil, "takes [batch, 5, frames"),
+            (.zeros([1, 5, 3]), .zeros([1, 510]), "multiple of n_group"),
+            (.zeros([1, 5, 3]), .zeros([2, 512]), "the mel's batch is 1"),
+            (.zeros([1, 5, 1]), .zeros([1, 4096]), "fewer than the audio's 4096"),
+        ]
+        for (mel, audio, needle) in cases {
+            do {
+                try model.checkInputs(mel: mel, audio: audio)
+                Issue.record("accepted: \(needle)")
+            } catch { #expect("\(error)".contains(needle), "\(error)") }
+        }
+    }
+}

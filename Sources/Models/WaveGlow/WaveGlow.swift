@@ -38,11 +38,30 @@ public final class WaveGlow: Module {
             .reshaped([b, t / g, m * g]).permuted([0, 2, 1])
     }
 
+    /// Throws, naming the problem, when `mel` is not [B, n_mel_channels, frames ≥ 1], or when
+    /// `audio` (for the flow and the loss) is not [B, T] with T a multiple of n_group that the
+    /// mel covers ((frames − 1) · 256 + upsample_kernel samples). The entry points stop on
+    /// what this would throw: library code reading mels from files checks them first.
+    public func checkInputs(mel: Tensor, audio: Tensor? = nil) throws {
+        func bad(_ s: String) -> NNError { .invalidConfig("WaveGlow input: \(s)") }
+        let m = config.nMelChannels
+        guard mel.rank == 3, mel.shape[1] == m, mel.shape[2] >= 1 else {
+            throw bad("the mel has shape \(mel.shape) but the model takes [batch, \(m), frames ≥ 1].")
+        }
+        guard let audio else { return }
+        guard audio.rank == 2, audio.shape[0] == mel.shape[0] else {
+            throw bad("audio has shape \(audio.shape) but the mel's batch is \(mel.shape[0]); pass [\(mel.shape[0]), samples].")
+        }
+        let t = audio.shape[1], covered = (mel.shape[2] - 1) * config.hopLength + config.upsampleKernel
+        guard t % config.nGroup == 0 else { throw bad("audio length \(t) must be a multiple of n_group \(config.nGroup).") }
+        guard t <= covered else { throw bad("the mel's \(mel.shape[2]) frames cover \(covered) samples, fewer than the audio's \(t).") }
+    }
+
     /// The flow from audio [B, T] (T a multiple of n_group) to noise: (z [B, n_group, T/n_group]
     /// with early outputs first, Σ log s, Σ log|det W|) — NVIDIA's `forward`.
     public func callAsFunction(mel: Tensor, audio: Tensor) -> (z: Tensor, logS: Tensor, logDetW: Tensor) {
+        do { try checkInputs(mel: mel, audio: audio) } catch { preconditionFailure("\(error)") }
         let (b, t, g) = (audio.shape[0], audio.shape[1], config.nGroup)
-        precondition(t % g == 0, "WaveGlow: audio length \(t) must be a multiple of n_group \(g)")
         let spect = squeezedConditioning(mel, samples: t)
         var x = audio.reshaped([b, t / g, g]).permuted([0, 2, 1])          // [B, n_group, T/g]
         var early: [Tensor] = []
@@ -104,7 +123,8 @@ public final class WaveGlow: Module {
     /// NVIDIA trims its tail of K − 256, K = upsample_kernel), from noise at temperature `sigma` (0: deterministic).
     /// Returns [B, T].
     public func infer(mel: Tensor, sigma: Float, using rng: inout RandomGenerator) -> Tensor {
-        withoutGradient {
+        do { try checkInputs(mel: mel) } catch { preconditionFailure("WaveGlow.infer: \(error)") }
+        return withoutGradient {
             let (b, m, g) = (mel.shape[0], config.nMelChannels, config.nGroup)
             // In a closure so the upsampled mel is freed once squeezed (70 MB for 10 s).
             let spect: Tensor = {

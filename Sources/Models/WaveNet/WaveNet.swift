@@ -106,9 +106,40 @@ public final class WaveNet: Module {
         return lastConvLayers.reduce(combined) { $1($0) }
     }
 
+    /// Throws, naming the problem, when `mel` [B, C_mel, F] and `speakers` are not what this
+    /// model takes for a batch of `batch` utterances of `samples` samples each (a mel for a
+    /// mel-conditioned model and none otherwise, its band count, at least samples / hop
+    /// frames when `samples` is given, one speaker id in range per utterance or none). The
+    /// model's entry points stop on what this would throw: library code reading mels from
+    /// files checks them first.
+    public func checkInputs(mel: Tensor?, speakers: [Int]?, batch: Int, samples: Int? = nil) throws {
+        func bad(_ s: String) -> NNError { .invalidConfig("WaveNet input: \(s)") }
+        if let cin = config.cinChannels {
+            guard let mel else { throw bad("this model is mel-conditioned; pass a mel [\(batch), \(cin), frames].") }
+            guard mel.rank == 3, mel.shape[0] == batch, mel.shape[1] == cin else {
+                throw bad("the mel has shape \(mel.shape) but the model takes [\(batch), \(cin), frames] (batch, bands, frames).")
+            }
+            if let samples, mel.shape[2] * config.hopLength < samples {
+                throw bad("\(mel.shape[2]) mel frames cover \(mel.shape[2] * config.hopLength) samples, fewer than the \(samples) asked for (hop \(config.hopLength)).")
+            }
+        } else if mel != nil {
+            throw bad("this model takes no mel (cin_channels is null); pass nil.")
+        }
+        if let n = config.nSpeakers {
+            guard let speakers else { throw bad("this model is speaker-conditioned; pass one speaker id (0…\(n - 1)) per utterance.") }
+            guard speakers.count == batch, speakers.allSatisfy({ (0..<n).contains($0) }) else {
+                throw bad("speakers \(speakers) must be \(batch) id(s) in 0…\(n - 1).")
+            }
+        } else if speakers != nil {
+            throw bad("this model has no speaker conditioning; pass nil speakers.")
+        }
+    }
+
     /// Teacher-forced mean negative log-likelihood (nats per sample) of audio [B, T] in
     /// [-1, 1] given its mel [B, C_mel, T / hop]: sample t is predicted from samples < t.
     public func negativeLogLikelihood(audio: Tensor, mel: Tensor?, speakers: [Int]? = nil) -> Tensor {
+        precondition(audio.rank == 2, "WaveNet.negativeLogLikelihood: audio must be [B, T], got \(audio.shape)")
+        do { try checkInputs(mel: mel, speakers: speakers, batch: audio.shape[0], samples: audio.shape[1]) } catch { preconditionFailure("\(error)") }
         let target: Tensor
         if config.outputDistribution == .mulaw {
             target = withoutGradient { Tensor(shape: audio.shape, scalars: audio.scalars.map { Float(MuLawClasses.encode($0, classes: config.outChannels)) }) }

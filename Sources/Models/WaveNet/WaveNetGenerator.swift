@@ -365,7 +365,8 @@ public final class WaveNetGenerator {
     /// `progress(done, total)` is called every 1 000 samples.
     public func generate(samples requested: Int, mel: Tensor?, speakers: [Int]?, temperature: Float = 1, seed: UInt64 = 0,
                          threads: Int = 1, progress: ((Int, Int) -> Void)? = nil) -> [[Float]] {
-        precondition(mel.map { $0.shape[0] == batch } ?? true, "WaveNetGenerator.generate: mel batch \(mel?.shape ?? []) differs from \(batch)")
+        // (Frames are not checked against `requested`: generation stops where the mel ends.)
+        do { try model.checkInputs(mel: mel, speakers: speakers, batch: batch) } catch { preconditionFailure("WaveNetGenerator.generate: \(error)") }
         let prepared = prepare(mel)
         let samples = Swift.max(0, Swift.min(requested, prepared?.samples ?? requested))
         let seeds = (0..<batch).map { seed &+ UInt64($0) }

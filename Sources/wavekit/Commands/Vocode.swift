@@ -146,13 +146,8 @@ struct Vocode: ParsableCommand {
     private func griffinLim(_ checked: (mel: Tensor, preset: MelPreset)) throws {
             let (mel, p) = checked
             try SoundFile.checkWritable(output, sampleRate: p.sampleRate)
-            let extractor = try MelSpectrogram(preset: p)
-            let linear = extractor.decompress(mel)
-            let spectrogram = MelInversion.linearSpectrogram(mel: linear, filterbank: extractor.filterbank)
-            let magnitude = p.power == 2 ? withoutGradient { spectrogram.sqrt() } : spectrogram
-            let gl = try GriffinLim(stft: extractor.stft, iterations: iterations)
             let progress = ProgressLine("griffin-lim", total: iterations, unit: "it", enabled: !common.quiet)
-            let samples = gl.reconstruct(magnitude: magnitude, initialization: .random(seed: seed)) { progress.update($0) }
+            let samples = try MelSpectrogram(preset: p).invert(mel, iterations: iterations, seed: seed) { progress.update($0) }
             let audio = Audio(mono: samples, sampleRate: p.sampleRate)
             if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
             try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
