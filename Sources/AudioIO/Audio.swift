@@ -31,7 +31,7 @@ public struct Audio {
         channels == 1 ? self : Audio(samples: withoutGradient { samples.mean(axis: 0, keepDims: true) }, sampleRate: sampleRate)
     }
 
-    /// The first channel (or the mix-down) as an array.
+    /// The mix-down of all channels (the mean; the only channel of mono audio) as an array.
     public var monoSamples: [Float] { mixedDown().samples.scalars }
 
     /// Peak absolute sample value.

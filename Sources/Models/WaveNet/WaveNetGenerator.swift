@@ -70,6 +70,9 @@ public final class WaveNetGenerator {
     /// Config values the step reads: R, G, S, kernel size, G/2, C_mel, out channels.
     let (r, g, s, k, h, cin, out): (Int, Int, Int, Int, Int, Int, Int)
 
+    /// Packs `model`'s layer weights for `batch` utterances. The packed weights are a snapshot
+    /// (the upsampler and embeddings are read at each `generate`): after the model's weights
+    /// change (a training step, a load), make a new generator.
     public init(model: WaveNet, batch: Int = 1) {
         self.model = model
         config = model.config
