@@ -2,15 +2,15 @@ import Foundation
 
 /// A fixed-size, 64-byte-aligned block of Float32 shared by a tensor and all its views.
 /// Kernels write into fresh storage; views never copy it.
-public final class Storage {
+package final class Storage {
     /// The first element. Aligned to 64 bytes so SIMD loads, BLAS and FFTW all run at speed.
-    public let base: UnsafeMutablePointer<Float>
+    package let base: UnsafeMutablePointer<Float>
     /// Number of Float elements.
-    public let count: Int
+    package let count: Int
     private let byteCapacity: Int
 
     /// Uninitialised storage for `count` floats.
-    public init(count: Int) {
+    package init(count: Int) {
         precondition(count >= 0, "Storage: negative element count \(count)")
         self.count = count
         let (raw, capacity) = BufferCache.allocate(byteCount: Swift.max(count, 1) * 4)
@@ -19,7 +19,7 @@ public final class Storage {
     }
 
     /// Storage holding `count` copies of `value`.
-    public convenience init(count: Int, repeating value: Float) {
+    package convenience init(count: Int, repeating value: Float) {
         self.init(count: count)
         Kernels.fill(base, count: count, value: value)
     }
@@ -27,7 +27,7 @@ public final class Storage {
     deinit { BufferCache.release(UnsafeMutableRawPointer(base), byteCapacity: byteCapacity) }
 
     /// The storage as a buffer.
-    public var buffer: UnsafeMutableBufferPointer<Float> { .init(start: base, count: count) }
+    package var buffer: UnsafeMutableBufferPointer<Float> { .init(start: base, count: count) }
 }
 
 /// Keeps large freed buffers for reuse, so training and inference loops that allocate the same

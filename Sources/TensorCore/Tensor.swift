@@ -14,7 +14,7 @@ public struct Tensor {
     /// Index in `storage` of the first element.
     public let offset: Int
     /// The shared elements.
-    public let storage: Storage
+    package let storage: Storage
     /// The primitive and inputs that made this value, or a leaf marker; nil for constants.
     let node: Node?
 
@@ -30,7 +30,7 @@ public struct Tensor {
     }
 
     /// A contiguous tensor over `storage`, which must hold exactly the shape's element count.
-    public init(shape: [Int], storage: Storage) {
+    package init(shape: [Int], storage: Storage) {
         precondition(storage.count == Shape.count(shape),
                      "Tensor(shape:storage:): \(shape) needs \(Shape.count(shape)) elements, storage has \(storage.count)")
         self.init(shape: shape, strides: Shape.contiguousStrides(shape), offset: 0, storage: storage)

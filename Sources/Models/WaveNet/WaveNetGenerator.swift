@@ -52,7 +52,7 @@ public final class WaveNetGenerator {
     /// The previous sample (or class) of each utterance, fed before each step.
     let previous: Storage
     let sampleScratch: Storage, uniforms: Storage
-    public let logits: Storage                          // [B, out] after `step`
+    package let logits: Storage                         // [B, out] after `step`
     var t = 0
     /// Generators for the groups of a threaded `generate`, kept for the next call.
     private var groupGenerators: [WaveNetGenerator] = []
