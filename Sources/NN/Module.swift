@@ -3,8 +3,10 @@ import TensorCore
 /// A trainable tensor with identity: optimizer state and checkpoint keys attach to it.
 /// `value` is always a leaf of the autograd graph (gradients are taken with respect to it).
 public final class Parameter {
-    /// The current value, a gradient leaf unless frozen.
+    /// The current value, a gradient leaf unless frozen. Its shape is fixed at creation:
+    /// assigning another shape stops with both shapes (layers read the shape they were built with).
     public var value: Tensor {
+        willSet { precondition(newValue.shape == value.shape, "Parameter: cannot assign a \(newValue.shape) tensor to a \(value.shape) parameter") }
         didSet { value = isFrozen ? value.detached() : value.detached().requiringGradient() }
     }
     /// The last gradient computed for it (set by `Module.computeGradients` or by hand).
