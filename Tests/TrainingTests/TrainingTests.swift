@@ -327,3 +327,33 @@ final class TinyPredictor: Module {
         #expect(recs.count == 5)
     }
 }
+
+/// TrainingRun.prepare: a recipe made ready to train from library code, as `wavekit train` does.
+@Suite struct TrainingRunTests {
+    @Test func aRecipePreparesAndTrainsFromCode() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try writeTones(in: root + "/recipes/clips", names: ["a.wav", "b.wav", "c.wav"], sampleRate: 8000, seconds: 0.3)
+        let recipePath = root + "/recipes/r.yaml"
+        try """
+        name: lib
+        data: {path: clips, sample_rate: 8000, validation_fraction: 0.4}
+        model: {family: wavenet, config: {cin_channels: null, upsample_scales: null, cin_pad: 0, layers: 2, stacks: 1, residual_channels: 8, gate_channels: 8, skip_out_channels: 8}}
+        training: {steps: 3, batch_size: 1, crop_samples: 400, validate_every: 3}
+        """.write(toFile: recipePath, atomically: true, encoding: .utf8)
+        var notes: [String] = []
+        // data.path 'clips' is found beside the recipe, not in the current folder.
+        let run = try TrainingRun.prepare(try Recipe.load(recipePath), recipePath: recipePath, runFolder: root + "/run") { notes.append($0) }
+        #expect(run.dataPath == root + "/recipes/clips")
+        #expect(notes.contains { $0.hasPrefix("3 clips in") } && notes.contains { $0.hasPrefix("wavenet: ") })
+        try run.writeValidationList()
+        let listed = try String(contentsOfFile: root + "/run/validation.txt", encoding: .utf8).split(separator: "\n")
+        #expect(listed.count == run.validationItems.count)
+        #expect(try run.trainer.run() == false && run.trainer.step == 3)
+        #expect(FileManager.default.fileExists(atPath: root + "/run/checkpoint.safetensors"))
+        // A missing data folder names the places tried.
+        var missing = try Recipe.load(recipePath)
+        missing.data.path = "nowhere"
+        #expect(throws: TrainingError.self) { try TrainingRun.prepare(missing, recipePath: recipePath, runFolder: root + "/run2") }
+    }
+}

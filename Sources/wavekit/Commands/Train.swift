@@ -1,8 +1,5 @@
 import ArgumentParser
-import AudioIO
 import Foundation
-import Models
-import NN
 import TensorCore
 import Training
 
@@ -57,58 +54,8 @@ struct Train: ParsableCommand {
             if let maxSteps, maxSteps > r.training.steps {
                 common.note("note: --max-steps \(maxSteps) is beyond the recipe's \(r.training.steps) steps; the run ends at \(r.training.steps) (raise training.steps to go further)")
             }
-            // A relative data.path is taken from the recipe's folder when it is there, else from
-            // the current folder (the bundled recipes name data/… from the repository's root).
-            var dataPath = (r.data.path as NSString).expandingTildeInPath
-            if !dataPath.hasPrefix("/") {
-                let recipePath = recipe.hasPrefix("/") ? recipe : FileManager.default.currentDirectoryPath + "/" + recipe
-                let beside = (((recipePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(dataPath) as NSString).standardizingPath
-                if FileManager.default.fileExists(atPath: beside) {
-                    dataPath = beside
-                } else if !FileManager.default.fileExists(atPath: dataPath) {
-                    throw TrainingError.recipe("the data folder '\(r.data.path)' is neither beside the recipe (\(beside)) nor in the current folder. \(Self.dataHint(r.data.path))")
-                }
-            } else if !FileManager.default.fileExists(atPath: dataPath) {
-                throw TrainingError.recipe("the data folder '\(dataPath)' does not exist. \(Self.dataHint(dataPath))")
-            }
-            // The recipe's own errors (mel preset, model configuration) come before the corpus
-            // scan, which reads every clip's header (minutes on a full VCTK).
-            let preset = try r.data.melPreset.map { try DSPPresetLookup.preset($0) }
-            if let preset, preset.sampleRate != r.data.sampleRate {
-                throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
-            }
-            let task = try ModelFamilies.task(for: r, seed: r.training.seed)
-            let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
-            for note in scanned.notes { common.note("note: " + note) }
-            let readable = try scanned.readableItems(sampleRate: r.data.sampleRate, allowResampling: r.data.resample)
-            for note in readable.notes { common.note("note: " + note) }
-            let corpus = scanned.keeping(readable.items)
-            let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
-            common.note("\(corpus.items.count) clip\(corpus.items.count == 1 ? "" : "s") in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
-            let train = try ClipLoader(items: trainItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
-            let crop = train.cropLength(r.training.cropSamples)
-            if crop != r.training.cropSamples {
-                common.note("note: training.crop_samples \(r.training.cropSamples) is taken as \(crop), whole mel frames of \(preset?.hopLength ?? 1) samples")
-            }
-            let short = readable.lengths.filter { $0 < crop }.count
-            if short > 0 {
-                common.note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
-            }
-            let validation = validationItems.isEmpty ? nil
-                : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
-            if let model = task.module as? WaveNet, let n = model.config.nSpeakers {
-                guard corpus.speakers.count <= n else {
-                    throw TrainingError.recipe("the corpus has \(corpus.speakers.count) speakers but the model's n_speakers is \(n); raise model.config.n_speakers.")
-                }
-                if r.data.layout != .vctk { common.note("note: n_speakers is set but the \(r.data.layout.rawValue) layout has no speakers; every clip is speaker 0") }
-            } else if corpus.speakers.count > 1 {
-                common.note(task.module is WaveNet
-                    ? "note: the corpus has \(corpus.speakers.count) speakers but the model has no speaker conditioning; set model.config.n_speakers to \(corpus.speakers.count) and gin_channels (for example 16) to condition on them"
-                    : "note: the corpus has \(corpus.speakers.count) speakers; a \(task.family) has no speaker conditioning, so it learns them all as one voice")
-            }
-            common.note("\(task.family): \(task.module.parameterCount) parameters; run folder \(folder)")
-            let trainer = try Trainer(task: task, recipe: r, runFolder: folder, train: train, validation: validation)
-            if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
+            let prepared = try TrainingRun.prepare(r, recipePath: recipe, runFolder: folder, note: common.note)
+            let trainer = prepared.trainer
             if resume {
                 let changed = try trainer.resume()
                 common.note("resumed at step \(trainer.step)")
@@ -124,9 +71,7 @@ struct Train: ParsableCommand {
             } else if FileManager.default.fileExists(atPath: trainer.checkpointPath) {
                 throw TrainingError.recipe("'\(trainer.checkpointPath)' exists; pass --resume to continue it or --out for a new run folder.")
             }
-            // The held-out clips, for evaluating the run on audio it never trained on.
-            try (validationItems.map(\.path).joined(separator: "\n") + (validationItems.isEmpty ? "" : "\n"))
-                .write(toFile: folder + "/validation.txt", atomically: true, encoding: .utf8)
+            try prepared.writeValidationList()
             let log = try TensorBoardWriter(folder: folder)
             let isTerminal = isatty(STDERR_FILENO) != 0
             var lineOpen = false        // a self-updating line not yet ended
@@ -145,13 +90,6 @@ struct Train: ParsableCommand {
             }
             common.note("finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
         }
-    }
-
-    /// How to make a corpus the bundled recipes name, or where the scripts are.
-    static func dataHint(_ path: String) -> String {
-        if path.contains("espeak-ljspeech") { return "Make it with Recipes/data/make_speech_corpus.sh (from the repository's root), or fix data.path." }
-        if path.contains("sc09") { return "Make it with Recipes/data/make_digits_corpus.sh (from the repository's root), or fix data.path." }
-        return "Fix data.path, or make a corpus (Recipes/data/ has scripts)."
     }
 
     static func duration(_ s: Double) -> String {

@@ -1,0 +1,106 @@
+import AudioIO
+import DSP
+import Foundation
+import Models
+
+/// A recipe made ready to train, as `wavekit train` does it: the data folder found, the
+/// model built (its errors before the corpus scan, which opens every clip's header), the
+/// corpus scanned and split, loaders and the `Trainer` made. Library code trains with
+///
+///     let run = try TrainingRun.prepare(recipe, recipePath: path, runFolder: "runs/x") { print($0) }
+///     try run.writeValidationList()
+///     _ = try run.trainer.run(log: try TensorBoardWriter(folder: "runs/x"))
+///
+/// (`trainer.resume()` first to continue a run).
+public struct TrainingRun {
+    public let trainer: Trainer
+    /// The data folder the recipe's `data.path` resolved to.
+    public let dataPath: String
+    /// The held-out clips (for `writeValidationList` and evaluation).
+    public let validationItems: [AudioItem]
+
+    /// Prepares `recipe` for a run in `runFolder`. `recipePath`, where the recipe was read from,
+    /// is where a relative `data.path` is looked for first (then the current folder). `note`
+    /// receives what a user should know (notes start with "note: ").
+    public static func prepare(_ recipe: Recipe, recipePath: String?, runFolder: String,
+                               note: (String) -> Void = { _ in }) throws -> TrainingRun {
+        let r = recipe
+        let dataPath = try resolveDataPath(r.data.path, recipePath: recipePath)
+        let preset = try r.data.melPreset.map { try MelPreset.named($0) }
+        if let preset, preset.sampleRate != r.data.sampleRate {
+            throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
+        }
+        let task = try ModelFamilies.task(for: r, seed: r.training.seed)
+        let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
+        for n in scanned.notes { note("note: " + n) }
+        let readable = try scanned.readableItems(sampleRate: r.data.sampleRate, allowResampling: r.data.resample)
+        for n in readable.notes { note("note: " + n) }
+        let corpus = scanned.keeping(readable.items)
+        let (trainItems, validationItems) = corpus.split(validationFraction: r.data.validationFraction)
+        note("\(corpus.items.count) clip\(corpus.items.count == 1 ? "" : "s") in \(dataPath) (\(r.data.layout.rawValue)): \(trainItems.count) train, \(validationItems.count) validation")
+        let train = try ClipLoader(items: trainItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
+        let crop = train.cropLength(r.training.cropSamples)
+        if crop != r.training.cropSamples {
+            note("note: training.crop_samples \(r.training.cropSamples) is taken as \(crop), whole mel frames of \(preset?.hopLength ?? 1) samples")
+        }
+        let short = readable.lengths.filter { $0 < crop }.count
+        if short > 0 {
+            note("note: \(short) of \(readable.lengths.count) clips are shorter than a \(crop)-sample crop; their crops are padded with silence")
+        }
+        let validation = validationItems.isEmpty ? nil
+            : try ClipLoader(items: validationItems, sampleRate: r.data.sampleRate, melPreset: preset, allowResampling: r.data.resample)
+        if let model = task.module as? WaveNet, let n = model.config.nSpeakers {
+            guard corpus.speakers.count <= n else {
+                throw TrainingError.recipe("the corpus has \(corpus.speakers.count) speakers but the model's n_speakers is \(n); raise model.config.n_speakers.")
+            }
+            if r.data.layout != .vctk { note("note: n_speakers is set but the \(r.data.layout.rawValue) layout has no speakers; every clip is speaker 0") }
+        } else if corpus.speakers.count > 1 {
+            note(task.module is WaveNet
+                ? "note: the corpus has \(corpus.speakers.count) speakers but the model has no speaker conditioning; set model.config.n_speakers to \(corpus.speakers.count) and gin_channels (for example 16) to condition on them"
+                : "note: the corpus has \(corpus.speakers.count) speakers; a \(task.family) has no speaker conditioning, so it learns them all as one voice")
+        }
+        note("\(task.family): \(task.module.parameterCount) parameters; run folder \(runFolder)")
+        let trainer = try Trainer(task: task, recipe: r, runFolder: runFolder, train: train, validation: validation)
+        if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
+        return TrainingRun(trainer: trainer, dataPath: dataPath, validationItems: validationItems)
+    }
+
+    /// Writes the held-out clips' paths to the run folder's validation.txt, for evaluating the
+    /// run on audio it never trained on.
+    public func writeValidationList() throws {
+        try (validationItems.map(\.path).joined(separator: "\n") + (validationItems.isEmpty ? "" : "\n"))
+            .write(toFile: trainer.runFolder + "/validation.txt", atomically: true, encoding: .utf8)
+    }
+
+    /// A relative `data.path` is taken from the recipe's folder when it is there, else from the
+    /// current folder (the bundled recipes name data/… from the repository's root); `~` expands.
+    static func resolveDataPath(_ path: String, recipePath: String?) throws -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") {
+            guard FileManager.default.fileExists(atPath: expanded) else {
+                throw TrainingError.recipe("the data folder '\(expanded)' does not exist. \(dataHint(expanded))")
+            }
+            return expanded
+        }
+        if let recipePath {
+            let absolute = recipePath.hasPrefix("/") ? recipePath : FileManager.default.currentDirectoryPath + "/" + recipePath
+            let beside = (((absolute as NSString).deletingLastPathComponent as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+            if FileManager.default.fileExists(atPath: beside) { return beside }
+            guard FileManager.default.fileExists(atPath: expanded) else {
+                throw TrainingError.recipe("the data folder '\(path)' is neither beside the recipe (\(beside)) nor in the current folder. \(dataHint(path))")
+            }
+            return expanded
+        }
+        guard FileManager.default.fileExists(atPath: expanded) else {
+            throw TrainingError.recipe("the data folder '\(path)' is not in the current folder. \(dataHint(path))")
+        }
+        return expanded
+    }
+
+    /// How to make a corpus the bundled recipes name, or where the scripts are.
+    static func dataHint(_ path: String) -> String {
+        if path.contains("espeak-ljspeech") { return "Make it with Recipes/data/make_speech_corpus.sh (from the repository's root), or fix data.path." }
+        if path.contains("sc09") { return "Make it with Recipes/data/make_digits_corpus.sh (from the repository's root), or fix data.path." }
+        return "Fix data.path, or make a corpus (Recipes/data/ has scripts)."
+    }
+}
