@@ -79,13 +79,22 @@ MANIFEST="${TMP}/manifest.csv"
 TOTAL=$(( 10 * PER_DIGIT ))
 echo "${PROG}: ${PER_DIGIT} clips x 10 digits, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
 START=${SECONDS}
+# A rerun removes the clips its earlier run listed in manifest.csv (this script's own record),
+# and nothing else. Digit folders holding clips but no manifest.csv are someone else's: refuse.
 removed=0
-for word in "${DIGITS[@]}"; do
-    for f in "${OUT_DIR}/${word}/${word}_"*.wav; do
-        [[ -f "${f}" && "${f##*/}" =~ ^${word}_.+_[0-9]{4,}\.wav$ ]] || continue
-        rm -f -- "${f}"; removed=$(( removed + 1 ))
+if [[ -f "${OUT_DIR}/manifest.csv" ]]; then
+    while IFS='|' read -r rel _; do
+        [[ "${rel}" =~ ^(zero|one|two|three|four|five|six|seven|eight|nine)/[^/]+\.wav$ && -f "${OUT_DIR}/${rel}" ]] || continue
+        rm -f -- "${OUT_DIR}/${rel}"; removed=$(( removed + 1 ))
+    done < "${OUT_DIR}/manifest.csv"
+else
+    for word in "${DIGITS[@]}"; do
+        if compgen -G "${OUT_DIR}/${word}/*.wav" > /dev/null; then
+            echo "${PROG}: ${OUT_DIR}/${word} holds clips this script did not make (no manifest.csv); choose another OUT_DIR, or delete it if an interrupted run of this script left it" >&2
+            exit 2
+        fi
     done
-done
+fi
 (( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/{zero..nine}"
 done_count=0
 for (( d = 0; d < 10; d++ )); do

@@ -134,11 +134,19 @@ VOICE_LOG="${TMP}/voices.csv"
 : > "${VOICE_LOG}"
 
 echo "${PROG}: ${COUNT} utterances, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
+# A rerun removes the clips its earlier run listed in voices.csv (this script's own record),
+# and nothing else. A folder holding clips or a metadata.csv but no voices.csv is someone
+# else's corpus (a real LJSpeech has the same file names): refuse it.
 removed=0
-for f in "${OUT_DIR}/wavs/LJ"*.wav; do
-    [[ -f "${f}" && "${f##*/}" =~ ^LJ[0-9]{3}-[0-9]{4}\.wav$ ]] || continue
-    rm -f -- "${f}"; removed=$(( removed + 1 ))
-done
+if [[ -f "${OUT_DIR}/voices.csv" ]]; then
+    while IFS='|' read -r id _; do
+        [[ "${id}" =~ ^LJ[0-9]{3}-[0-9]{4}$ && -f "${OUT_DIR}/wavs/${id}.wav" ]] || continue
+        rm -f -- "${OUT_DIR}/wavs/${id}.wav"; removed=$(( removed + 1 ))
+    done < "${OUT_DIR}/voices.csv"
+elif [[ -f "${OUT_DIR}/metadata.csv" ]] || compgen -G "${OUT_DIR}/wavs/*.wav" > /dev/null; then
+    echo "${PROG}: ${OUT_DIR} holds a corpus this script did not make (clips or metadata.csv, no voices.csv); choose another OUT_DIR, or delete it if an interrupted run of this script left it" >&2
+    exit 2
+fi
 (( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/wavs"
 START=${SECONDS}
 for (( i = 1; i <= COUNT; i++ )); do
