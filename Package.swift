@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // NOTE: Targets use the Swift 5 language mode: FFTW plans and BLAS handles are non-Sendable
@@ -6,10 +7,13 @@ import PackageDescription
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 
 // SwiftPM refuses unsafe flags in a package that is checked out as a versioned dependency
-// (under .../checkouts/), so there the kernels build with the package's own optimisation
-// level and the `#pragma clang fp contract(fast)` in Kernels.c; as the root package (or a
-// local path dependency) they keep -O3 even in debug builds, so the test suite runs fast.
-let checkedOutAsDependency = Context.packageDirectory.contains("/checkouts/")
+// (into a folder named `checkouts`), so there the kernels build with the package's own
+// optimisation level and the `#pragma clang fp contract(fast)` in Kernels.c; as the root
+// package (or a local path dependency) they keep -O3 even in debug builds, so the test suite
+// runs fast. WAVEKIT_KERNEL_FLAGS=0 or 1 overrides the guess.
+let kernelFlagsOverride = Context.environment["WAVEKIT_KERNEL_FLAGS"]
+let checkedOutAsDependency = kernelFlagsOverride.map { $0 == "0" }
+    ?? (URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent == "checkouts")
 let kernelFlags: [CSetting] = checkedOutAsDependency ? [] : [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]
 
 let package = Package(

@@ -116,8 +116,8 @@ Inputs that are not PyTorch checkpoints are named from their first bytes (an
 empty file, a NumPy array, WAV / FLAC / Ogg / AIFF audio, a safetensors or
 WaveKit checkpoint, JSON text), and a state_dict of the other family is sent
 to the right --from. The output is checked before converting (its folder
-exists and is writable, it is not a folder) and written through DST.tmp,
-which is removed when anything fails.
+exists and is writable, it is not a folder) and written through a fresh
+temporary file beside it, which is removed when anything fails.
 
 Exit status: 0 on success, 1 for an unreadable or unrecognised input or a
 failure writing the output, 2 for usage errors: a recognised checkpoint that
@@ -134,6 +134,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 
 R9Y9_LOG_SCALE_MIN_MOL = -32.23619130191664        # float(np.log(1e-14))
 R9Y9_LOG_SCALE_MIN_GAUSSIAN = -16.11809565095832   # float(np.log(1e-7))
@@ -329,6 +330,24 @@ def normalise_names(tensors):
             raise ConvertError(f"tensor {k} appears twice (both weight-norm spellings?)")
         out[k] = v
     return out
+
+
+def fold_conditioning_biases(tensors):
+    """r9y9's 2018 ResidualConv1dGLU gave its 1x1 conditioning convolutions biases
+    (conv1x1c.bias, conv1x1g.bias); the current code and WaveKit have none. Each layer's
+    gate input is conv(x) + conv1x1c(c) + conv1x1g(g), so a conditioning bias adds to
+    conv.bias exactly. Folds them in place; returns how many were folded."""
+    folded = 0
+    for key in sorted(k for k in list(tensors) if re.fullmatch(r"conv_layers\.\d+\.conv1x1[cg]\.bias", k)):
+        target = key.rsplit(".", 2)[0] + ".conv.bias"
+        if target not in tensors:
+            raise ConvertError(f"{key} has no {target} to fold into", 2)
+        if tuple(tensors[key].shape) != tuple(tensors[target].shape):
+            raise ConvertError(f"{key} has shape {list(tensors[key].shape)} but {target} has "
+                               f"{list(tensors[target].shape)}", 2)
+        tensors[target] = tensors[target] + tensors.pop(key).to(tensors[target].dtype)
+        folded += 1
+    return folded
 
 
 def is_weight_normed_module(prefix):
@@ -806,7 +825,9 @@ def infer_wavenet_config(tensors, hp, stacks_opt, preset):
                                "layers), so it has no mel preset; leave --preset out", 2)
         mel_preset = None
     else:
-        hop = math.prod(upsample_scales) if upsample_scales is not None else None
+        # Without an upsampler the model takes conditioning at the sample rate (hop 1), which
+        # no mel preset gives.
+        hop = math.prod(upsample_scales) if upsample_scales is not None else 1
         mel_preset = choose_mel_preset(preset, infer_mel_preset(hp), cin, hop, None, "WaveNet",
                                        "the hparams' audio settings are r9y9's preset, but")
 
@@ -909,6 +930,11 @@ def convert_r9y9_wavenet(src, dst, hparams=None, stacks=None, preset=None, trust
         raise ConvertError(f"{src}: this is an NVIDIA WaveGlow checkpoint (upsample.weight, WN.N.*, "
                            "convinv.N.* tensors); convert it with --from nvidia-waveglow", 2)
     tensors = normalise_names(tensors)
+    folded = fold_conditioning_biases(tensors)
+    if folded:
+        log(f"note: {folded} conditioning biases (conv1x1c.bias / conv1x1g.bias, as r9y9's 2018 "
+            "code had) folded into conv.bias: the three outputs are summed before the gate, so "
+            "this is exact")
     restored = restore_weight_norm(tensors)
     if restored:
         log(f"note: {len(restored)} convolutions had weight norm removed; stored as "
@@ -948,11 +974,14 @@ def write_safetensors(tensors, path, metadata):
         offset += len(data)
     head = json.dumps(header, separators=(",", ":")).encode("utf-8")
     head += b" " * (-len(head) % 8)
-    # written as PATH.tmp, read back, then renamed: a failure leaves neither a .tmp file nor
-    # a partial PATH
-    tmp = path + ".tmp"
+    # written to a fresh temporary file beside PATH (mkstemp: never a file of the user's, nor
+    # a link, nor another run's), read back, then renamed: a failure leaves neither the
+    # temporary file nor a partial PATH
+    tmp = None
     try:
-        with open(tmp, "wb") as f:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
+                                   prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
             f.write(len(head).to_bytes(8, "little"))
             f.write(head)
             for b in blobs:
@@ -970,7 +999,7 @@ def write_safetensors(tensors, path, metadata):
     except OSError as e:
         raise ConvertError(f"{path}: cannot write it ({e.strerror or e})") from None
     finally:
-        if os.path.lexists(tmp) and not os.path.isdir(tmp):
+        if tmp is not None and os.path.lexists(tmp) and not os.path.isdir(tmp):
             try:
                 os.remove(tmp)
             except OSError:
@@ -1366,9 +1395,6 @@ def check_output_path(dst):
     if not os.access(d, os.W_OK | os.X_OK):
         raise ConvertError(f"the output folder {d} is not writable (permission denied); give "
                            "another -o", 2)
-    if os.path.isdir(dst + ".tmp"):
-        raise ConvertError(f"{dst}.tmp is a folder; the converter writes that file first, then "
-                           "renames it: move the folder away", 2)
 
 
 CONVERTERS = {"r9y9-wavenet": convert_r9y9_wavenet, "nvidia-waveglow": convert_nvidia_waveglow}

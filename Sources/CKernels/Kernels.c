@@ -1,11 +1,11 @@
+/* Fused multiply-adds wherever a product feeds a sum, Math.h's inline polynomials included
+   (also -ffp-contract=fast in Package.swift, which a versioned dependency may not pass). */
+#pragma clang fp contract(fast)
 #include "CKernels.h"
 #include "Math.h"
 #include <math.h>
 #include <string.h>
 
-/* Fused multiply-adds wherever a product feeds a sum (also -ffp-contract=fast in Package.swift,
-   which a versioned dependency may not pass). */
-#pragma clang fp contract(fast)
 
 #if defined(__x86_64__) && defined(__clang__)
 #define WK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -136,14 +136,18 @@ public enum FFTWisdom {
         removeStaleTemporaries(of: file)
     }
 
-    /// Removes `file.<pid>.tmp` files whose process is gone (a run killed between writing
-    /// and renaming leaves one); a live process's file is left alone.
+    /// Removes `file.<pid>.tmp` files over a minute old whose process is gone (a run killed
+    /// between writing and renaming leaves one); a live process's file is left alone.
     static func removeStaleTemporaries(of file: String) {
         let dir = (file as NSString).deletingLastPathComponent, prefix = (file as NSString).lastPathComponent + "."
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
             guard let pid = Int32(name.dropFirst(prefix.count).dropLast(4)), pid > 0 else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
+            // Also older than a minute: a process in another PID namespace sharing the cache
+            // looks gone, but writes and renames its file within a moment.
+            let path = dir + "/" + name
+            let age = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date).map { -$0.timeIntervalSinceNow } ?? 0
+            if age > 60 && kill(pid, 0) != 0 && errno == ESRCH { unlink(path) }
         }
     }
 }

@@ -91,8 +91,8 @@ public struct MelSpectrogram: Sendable {
     /// The STFT magnitude [bins, frames] a mel (features) most plausibly came from: the
     /// compression undone, the filterbank inverted by non-negative least squares, and the
     /// square root taken for power presets.
-    public func linearMagnitude(_ features: Tensor) throws -> Tensor {
-        try preset.validate(features, source: "the mel")
+    public func linearMagnitude(_ features: Tensor, source: String = "mel") throws -> Tensor {
+        try preset.validate(features, source: source)
         let spectrogram = MelInversion.linearSpectrogram(mel: decompress(features), filterbank: filterbank)
         return preset.power == 2 ? withoutGradient { spectrogram.sqrt() } : spectrogram
     }
@@ -102,8 +102,8 @@ public struct MelSpectrogram: Sendable {
     /// `momentum` from a random phase drawn with `seed`. Throws for a mel that does not fit the
     /// preset (`MelPreset.validate`). `progress(i)` is called after iteration i.
     public func invert(_ features: Tensor, iterations: Int = 32, momentum: Float = 0.99, seed: UInt64 = 0,
-                       progress: ((Int) -> Void)? = nil) throws -> [Float] {
-        let magnitude = try linearMagnitude(features)
+                       source: String = "mel", progress: ((Int) -> Void)? = nil) throws -> [Float] {
+        let magnitude = try linearMagnitude(features, source: source)
         return try GriffinLim(stft: stft, iterations: iterations, momentum: momentum)
             .reconstruct(magnitude: magnitude, initialization: .random(seed: seed), progress: progress)
     }

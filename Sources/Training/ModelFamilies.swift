@@ -14,16 +14,12 @@ public enum ModelFamilies {
         case WaveNet.family:
             var config = try configuration(recipe, name: "WaveNet", base: WaveNetConfig.small, presets: WaveNetConfig.presets,
                                            fields: Set(WaveNetConfig.CodingKeysList.all))
-            if let cin = config.cinChannels {
+            if config.cinChannels != nil {
                 guard let name = recipe.data.melPreset else {
                     throw TrainingError.recipe("this WaveNet is mel-conditioned: set data.mel_preset (for example tacotron2).")
                 }
-                let preset = try MelPreset.named(name)
-                guard cin == preset.nMels else {
-                    throw TrainingError.recipe("model cin_channels is \(cin) but the \(name) mel preset has \(preset.nMels) bands; make them agree.")
-                }
-                guard config.upsampleScales == nil || config.hopLength == preset.hopLength else {
-                    throw TrainingError.recipe("model upsample_scales \(config.upsampleScales!) multiply to \(config.hopLength) but the \(name) preset's hop is \(preset.hopLength); choose scales whose product is the hop.")
+                if let misfit = config.misfit(try MelPreset.named(name)) {
+                    throw TrainingError.recipe("model.config and data.mel_preset disagree: \(misfit); make them agree (cin_channels = the preset's bands, upsample_scales multiplying to its hop).")
                 }
                 config.melPreset = name
             } else {

@@ -1,5 +1,5 @@
 import AudioIO
-@testable import DSP
+import DSP
 import Foundation
 import Testing
 import TensorCore
@@ -229,18 +229,5 @@ enum DSPGolden {
         #expect(y[0] == x[0] && abs(y[5] - (x[5] - 0.97 * x[4])) < 1e-7)
         let back = Emphasis.deEmphasized(y, coefficient: 0.97)
         #expect(zip(back, x).map { abs($0 - $1) }.max()! < 1e-5)   // Float32 IIR accumulation
-    }
-}
-
-@Suite struct WisdomFileTests {
-    /// A killed run's `fftwf.wisdom.<pid>.tmp` is removed; a live process's and other files stay.
-    @Test func staleTemporariesAreRemoved() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wavekit-wisdom-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let names = ["fftwf.wisdom.2147483000.tmp", "fftwf.wisdom.\(getpid()).tmp", "other.1.tmp", "fftwf.wisdom"]
-        for n in names { FileManager.default.createFile(atPath: dir + "/" + n, contents: Data()) }
-        FFTWisdom.removeStaleTemporaries(of: dir + "/fftwf.wisdom")
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir)) == Set(names.dropFirst()))
     }
 }

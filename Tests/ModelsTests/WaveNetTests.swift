@@ -231,6 +231,34 @@ extension WaveNetConfig {
         }
     }
 
+    /// A preset fits only a model with its bands and an upsampler to its hop; unconditional
+    /// models ignore a recorded one (older versions wrote it).
+    @Test func presetsFitOnlyModelsThatCanTakeThem() throws {
+        var c = WaveNetConfig.small
+        c.cinChannels = 80; c.upsampleScales = [4, 4, 4, 4]
+        #expect(c.misfit(.tacotron2) == nil)
+        #expect(c.misfit(.speech16k)?.contains("hop is 200") == true)
+        #expect(c.misfit(.torchaudio)?.contains("128 bands") == true)
+        c.upsampleScales = nil
+        #expect(c.misfit(.tacotron2)?.contains("no upsampler") == true)
+        c.melPreset = "tacotron2"
+        #expect(throws: NNError.self) { try c.validate() }
+        var unconditional = WaveNetConfig.tinyMulaw
+        unconditional.melPreset = "tacotron2"
+        try unconditional.validate()
+    }
+
+    /// A mel of 1 + T / hop centred frames (as MelSpectrogram gives) scores T samples.
+    @Test func aMelLongerThanTheAudioIsCut() throws {
+        var g = RandomGenerator(seed: 2)
+        let model = try WaveNet(config: .tinyGaussian, using: &g)
+        let audio = Tensor.randomUniform([1, 40], low: -0.5, high: 0.5, using: &g)
+        let mel = Tensor.randomNormal([1, 5, 11], using: &g)
+        let long = model.negativeLogLikelihood(audio: audio, mel: mel).item
+        let exact = model.negativeLogLikelihood(audio: audio, mel: mel.sliced(axis: 2, end: 10)).item
+        #expect(long.isFinite && exact.isFinite)
+    }
+
     @Test func waveGlowInputsAreChecked() throws {
         var g = RandomGenerator(seed: 1)
         let model = try WaveGlow(config: .tiny, using: &g)

@@ -422,6 +422,28 @@ def test_good_conversions():
           r.stdout + r.stderr)
 
 
+def test_2018_biases_and_no_upsampler():
+    print("r9y9 2018 conditioning biases; a conditioned model without an upsampler")
+    torch.manual_seed(3)
+    sd = wavenet(gin_channels=4, n_speakers=2, use_speaker_embedding=True).state_dict()
+    sd["conv_layers.0.conv1x1c.bias"] = torch.randn(32)
+    sd["conv_layers.0.conv1x1g.bias"] = torch.randn(32)
+    torch.save(sd, path("wn_cbias.pth"))
+    cfg, st, text = expect_ok("conv1x1c/conv1x1g biases folded",
+                              ["--from", "r9y9-wavenet", path("wn_cbias.pth"), "-o", path("cbias.safetensors"), "--stacks", "2"])
+    if st is not None:
+        want = sd["conv_layers.0.conv.bias"] + sd["conv_layers.0.conv1x1c.bias"] + sd["conv_layers.0.conv1x1g.bias"]
+        check("  conv.bias = conv + 1x1c + 1x1g biases", torch.allclose(st[1]["conv_layers.0.conv.bias"], want)
+              and "conv_layers.0.conv1x1c.bias" not in st[1], text)
+        check("  a note says so", "folded into conv.bias" in text, text)
+    torch.save(wavenet(upsample_conditional_features=False).state_dict(), path("wn_noup.pth"))
+    expect_error("no upsampler: --preset tacotron2 refused", ["--from", "r9y9-wavenet", path("wn_noup.pth"), "-o",
+                 path("noup.safetensors"), "--stacks", "2", "--preset", "tacotron2"], 2, "hop")
+    cfg, _, text = expect_ok("no upsampler: converts with no preset",
+                             ["--from", "r9y9-wavenet", path("wn_noup.pth"), "-o", path("noup.safetensors"), "--stacks", "2"])
+    check("  recorded none", cfg is not None and cfg["mel_preset"] is None, text)
+
+
 def main():
     global TMP
     torch.set_num_threads(1)
@@ -434,6 +456,7 @@ def main():
         test_not_checkpoints()
         test_docs()
         test_good_conversions()
+        test_2018_biases_and_no_upsampler()
         check("no .tmp files left", not leftovers(), str(leftovers()))
     print(f"{len(FAILURES)} failures" + (": " + ", ".join(FAILURES) if FAILURES else ""))
     return 1 if FAILURES else 0

@@ -14,7 +14,11 @@ extension WaveGlow {
     public static func load(_ path: String) throws -> WaveGlow {
         let (config, file) = try Checkpoint.load(path, family: family, config: WaveGlowConfig.self)
         var g = RandomGenerator(seed: 0)
-        let model = try WaveGlow(config: config, using: &g)
+        // A configuration error names the file it came from.
+        let model: WaveGlow
+        do { model = try WaveGlow(config: config, using: &g) } catch NNError.invalidConfig(let message) {
+            throw NNError.invalidConfig("'\(path)': \(message)")
+        }
         try model.load(Checkpoint.inferenceTensors(file), source: path)
         model.setTraining(false)
         return model

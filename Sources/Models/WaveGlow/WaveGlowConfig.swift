@@ -79,7 +79,7 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
                 throw bad("mel_preset '\(melPreset)' is not a preset WaveKit knows (\(MelPreset.all.map(\.name).joined(separator: ", "))).")
             }
             guard preset.nMels == nMelChannels, preset.hopLength == hopLength, preset.sampleRate == sampleRate else {
-                throw bad("the recorded mel_preset '\(melPreset)' (\(preset.nMels) bands, hop \(preset.hopLength), \(preset.sampleRate) Hz) does not fit the model (\(nMelChannels) bands, hop \(hopLength), \(sampleRate) Hz); reconvert the checkpoint with a preset that fits (or none).")
+                throw bad("the recorded mel_preset '\(melPreset)' (\(preset.nMels) bands, hop \(preset.hopLength), \(preset.sampleRate) Hz) does not fit the model (\(nMelChannels) bands, hop \(hopLength), \(sampleRate) Hz). Convert the checkpoint again with a preset that fits (or none), and vocode .npy mels made as it was trained.")
             }
         }
     }

@@ -14,7 +14,11 @@ extension WaveNet {
     public static func load(_ path: String) throws -> WaveNet {
         let (config, file) = try Checkpoint.load(path, family: family, config: WaveNetConfig.self)
         var g = RandomGenerator(seed: 0)
-        let model = try WaveNet(config: config, using: &g)
+        // A configuration error names the file it came from.
+        let model: WaveNet
+        do { model = try WaveNet(config: config, using: &g) } catch NNError.invalidConfig(let message) {
+            throw NNError.invalidConfig("'\(path)': \(message)")
+        }
         try model.load(Checkpoint.inferenceTensors(file), source: path)
         model.setTraining(false)
         return model

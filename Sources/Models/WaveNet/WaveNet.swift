@@ -136,7 +136,8 @@ public final class WaveNet: Module {
     }
 
     /// Teacher-forced mean negative log-likelihood (nats per sample) of audio [B, T] in
-    /// [-1, 1] given its mel [B, C_mel, T / hop]: sample t is predicted from samples < t.
+    /// [-1, 1] given its mel [B, C_mel, ≥ T / hop] (frames beyond the audio are ignored):
+    /// sample t is predicted from samples < t.
     public func negativeLogLikelihood(audio: Tensor, mel: Tensor?, speakers: [Int]? = nil) -> Tensor {
         precondition(audio.rank == 2, "WaveNet.negativeLogLikelihood: audio must be [B, T], got \(audio.shape)")
         do { try checkInputs(mel: mel, speakers: speakers, batch: audio.shape[0], samples: audio.shape[1]) } catch { preconditionFailure("\(error)") }
@@ -150,7 +151,12 @@ public final class WaveNet: Module {
         // Input is the sequence shifted right by one (zero / the middle class first).
         let start = config.outputDistribution == .mulaw ? Float(config.outChannels / 2) : 0
         let shifted = Tensor.concat([Tensor.full([audio.shape[0], 1], start), target.sliced(axis: 1, end: t - 1)], axis: 1).detached()
-        let c = mel.map { upsampledConditioning($0) }
+        // A mel may cover more than the audio (`MelSpectrogram` gives 1 + T / hop centred
+        // frames): the conditioning is cut to the audio's length.
+        let c = mel.map { m -> Tensor in
+            let up = upsampledConditioning(m)
+            return up.shape[2] > t ? up.sliced(axis: 2, end: t) : up
+        }
         let g = speakers.flatMap { speakerConditioning($0) }
         let first: Tensor
         if config.scalarInput {

@@ -117,19 +117,30 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
         }
         if (ginChannels == nil) != (nSpeakers == nil) { throw bad("gin_channels and n_speakers go together.") }
         // A recorded preset must be one this model can take: vocoding audio computes its mel
-        // with it (a converted checkpoint may record one that does not fit).
-        if let melPreset {
+        // with it (a converted checkpoint may record one that does not fit). Unconditional
+        // models ignore it (older WaveKit versions recorded one for them).
+        if let melPreset, cinChannels != nil {
             guard let preset = try? MelPreset.named(melPreset) else {
                 throw bad("mel_preset '\(melPreset)' is not a preset WaveKit knows (\(MelPreset.all.map(\.name).joined(separator: ", "))).")
             }
-            guard let cin = cinChannels else { throw bad("mel_preset '\(melPreset)' is recorded but the model takes no mel (cin_channels is null).") }
-            guard cin == preset.nMels else {
-                throw bad("cin_channels is \(cin) but the recorded mel_preset '\(melPreset)' has \(preset.nMels) bands; reconvert the checkpoint with a preset that fits (or none).")
-            }
-            guard upsampleScales == nil || hopLength == preset.hopLength else {
-                throw bad("upsample_scales multiply to \(hopLength) but the recorded mel_preset '\(melPreset)' has hop \(preset.hopLength); reconvert the checkpoint with a preset that fits (or none).")
+            if let misfit = misfit(preset) {
+                throw bad("the recorded mel_preset '\(melPreset)' does not fit: \(misfit). Convert the checkpoint again with a preset that fits (or none), and vocode .npy mels made as it was trained.")
             }
         }
+    }
+
+    /// Why `preset`'s mels cannot condition this model (nil: they can): no mel input, another
+    /// band count, no upsampler (conditioning at the sample rate), or another hop.
+    public func misfit(_ preset: MelPreset) -> String? {
+        guard let cin = cinChannels else { return "the model takes no mel (cin_channels is null)" }
+        if cin != preset.nMels { return "cin_channels is \(cin) but the \(preset.name) preset has \(preset.nMels) bands" }
+        guard let scales = upsampleScales else {
+            return "the model has no upsampler (upsample_scales is null), so it takes conditioning at the sample rate, not mel frames"
+        }
+        if hopLength != preset.hopLength {
+            return "upsample_scales \(scales) multiply to \(hopLength) but the \(preset.name) preset's hop is \(preset.hopLength)"
+        }
+        return nil
     }
 
     /// r9y9's current default (egs/mol): 10 logistics, 24 layers in 4 stacks, 128/256/128

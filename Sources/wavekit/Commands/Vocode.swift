@@ -147,7 +147,7 @@ struct Vocode: ParsableCommand {
             let (mel, p) = checked
             try SoundFile.checkWritable(output, sampleRate: p.sampleRate)
             let progress = ProgressLine("griffin-lim", total: iterations, unit: "it", enabled: !common.quiet)
-            let samples = try MelSpectrogram(preset: p).invert(mel, iterations: iterations, seed: seed) { progress.update($0) }
+            let samples = try MelSpectrogram(preset: p).invert(mel, iterations: iterations, seed: seed, source: input) { progress.update($0) }
             let audio = Audio(mono: samples, sampleRate: p.sampleRate)
             if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
             try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")

@@ -105,7 +105,7 @@ enum NeuralVocoding {
             throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
         }
         return try checkMel(input, checkpoint: checkpoint, presetName: model.config.melPreset, bands: cin,
-                            hop: model.config.upsampleScales.map { _ in model.config.hopLength }, note: note)
+                            hop: model.config.hopLength, note: note)
     }
 }
 
