@@ -132,14 +132,19 @@ public final class Trainer {
         return Set(x.keys).union(y.keys).sorted().filter { canonical(x[$0]) != canonical(y[$0]) }
     }
 
-    /// Runs until `maxSteps` (default: the recipe's steps) or Ctrl-C. Returns true when stopped by Ctrl-C.
+    /// Runs until `maxSteps` (default: the recipe's steps), Ctrl-C (when `handlesInterrupt`:
+    /// a SIGINT handler is installed for the run's duration) or `shouldStop()` returning true,
+    /// checked between steps; either way a checkpoint is saved. Returns true when stopped
+    /// early by Ctrl-C or `shouldStop`.
     @discardableResult
-    public func run(maxSteps: Int? = nil, log: TensorBoardWriter? = nil, report: (TrainingReport) -> Void = { _ in }) throws -> Bool {
+    public func run(maxSteps: Int? = nil, log: TensorBoardWriter? = nil, handlesInterrupt: Bool = true,
+                    shouldStop: () -> Bool = { false },
+                    report: (TrainingReport) -> Void = { _ in }) throws -> Bool {
         let t = recipe.training
         let last = Swift.min(maxSteps ?? t.steps, t.steps)
         interruptRequested = 0
-        let previous = signal(SIGINT) { _ in interruptRequested = 1 }
-        defer { signal(SIGINT, previous) }
+        let previous = handlesInterrupt ? signal(SIGINT) { _ in interruptRequested = 1 } : nil
+        defer { if handlesInterrupt { signal(SIGINT, previous) } }
         let prefetcher = BatchPrefetcher(startStep: step) { [train] s in
             try train.batch(step: s, seed: t.seed, batchSize: t.batchSize, cropSamples: t.cropSamples)
         }
@@ -185,7 +190,7 @@ public final class Trainer {
                 _ = validationLoss
                 try loading { try logPreview(preview, loader: v, log: log) }
             }
-            if interruptRequested != 0 { interrupted = true; try saveCheckpoint(); break }
+            if interruptRequested != 0 || shouldStop() { interrupted = true; try saveCheckpoint(); break }
             if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
         }
         log?.flush()

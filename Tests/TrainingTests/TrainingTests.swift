@@ -349,6 +349,9 @@ final class TinyPredictor: Module {
         try run.writeValidationList()
         let listed = try String(contentsOfFile: root + "/run/validation.txt", encoding: .utf8).split(separator: "\n")
         #expect(listed.count == run.validationItems.count)
+        // shouldStop ends the run between steps, with a checkpoint; no SIGINT handler needed.
+        var calls = 0
+        #expect(try run.trainer.run(handlesInterrupt: false, shouldStop: { calls += 1; return calls == 1 }) == true && run.trainer.step == 1)
         #expect(try run.trainer.run() == false && run.trainer.step == 3)
         #expect(FileManager.default.fileExists(atPath: root + "/run/checkpoint.safetensors"))
         // A missing data folder names the places tried.

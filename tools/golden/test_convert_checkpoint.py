@@ -444,6 +444,19 @@ def test_2018_biases_and_no_upsampler():
     check("  recorded none", cfg is not None and cfg["mel_preset"] is None, text)
 
 
+def test_presets_match_wavekit():
+    """The converter's PRESETS (bands, hop, rate) must be WaveKit's MelPreset values."""
+    print("presets match Sources/DSP/MelPreset.swift")
+    import re
+    swift = open(os.path.join(os.path.dirname(CONVERTER), "..", "Sources", "DSP", "MelPreset.swift")).read()
+    found = {}
+    for m in re.finditer(r'MelPreset\(name: "([^"]+)", sampleRate: (\d+), nFFT: \d+, hopLength: (\d+),[^)]*?nMels: (\d+)', swift, re.S):
+        found[m.group(1)] = (int(m.group(4)), int(m.group(3)), int(m.group(2)))
+    check("every WaveKit preset parsed", set(found) == set(cc.PRESETS), f"{sorted(found)} vs {sorted(cc.PRESETS)}")
+    for name, values in found.items():
+        check(f"  {name}: {values}", cc.PRESETS.get(name) == values, f"converter has {cc.PRESETS.get(name)}")
+
+
 def main():
     global TMP
     torch.set_num_threads(1)
@@ -457,6 +470,7 @@ def main():
         test_docs()
         test_good_conversions()
         test_2018_biases_and_no_upsampler()
+        test_presets_match_wavekit()
         check("no .tmp files left", not leftovers(), str(leftovers()))
     print(f"{len(FAILURES)} failures" + (": " + ", ".join(FAILURES) if FAILURES else ""))
     return 1 if FAILURES else 0
