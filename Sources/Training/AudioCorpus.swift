@@ -76,14 +76,29 @@ public struct AudioCorpus: Sendable {
                 var d: ObjCBool = false
                 return !name.hasPrefix(".") && FileManager.default.fileExists(atPath: base + "/" + name, isDirectory: &d) && d.boolValue
             }
+            var secondMic = 0
             for name in folders {
-                let files = audioFiles(under: base + "/" + name)
+                var files = audioFiles(under: base + "/" + name)
+                if layout == .vctk {
+                    // VCTK 0.92 recorded every utterance with two microphones (…_mic1.flac,
+                    // …_mic2.flac): keep mic1 where both exist, as the usual recipes do.
+                    let all = Set(files)
+                    let before = files.count
+                    files = files.filter { f in
+                        guard let r = f.range(of: "_mic2.", options: .backwards) else { return true }
+                        return !all.contains(f.replacingCharacters(in: r, with: "_mic1."))
+                    }
+                    secondMic += before - files.count
+                }
                 if files.isEmpty { continue }
                 let index = layout == .vctk ? speakers.count : labels.count
                 if layout == .vctk { speakers.append(name) } else { labels.append(name) }
                 for f in files {
                     items.append(AudioItem(path: f, text: nil, speaker: layout == .vctk ? index : nil, label: layout == .sc09 ? index : nil))
                 }
+            }
+            if secondMic > 0 {
+                notes.append("\(secondMic) second-microphone recording\(secondMic == 1 ? "" : "s") (_mic2) left out: VCTK 0.92 has every utterance from two microphones, and mic1 is kept")
             }
         }
         guard !items.isEmpty else {

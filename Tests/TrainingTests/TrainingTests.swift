@@ -110,13 +110,19 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         try writeTones(in: root + "/vctk/wav48_silence_trimmed", names: ["p225/p225_001.wav", "p225/p225_002.wav", "p226/p226_001.flac"])
         let vctk = try AudioCorpus.scan(root + "/vctk", layout: .vctk)
         #expect(vctk.speakers == ["p225", "p226"] && vctk.items.map { $0.speaker! } == [0, 0, 1])
+        // VCTK 0.92's two microphones: mic1 kept where both exist (p280 has no mic2).
+        try writeTones(in: root + "/vctk092/wav48_silence_trimmed",
+                       names: ["p225/p225_001_mic1.flac", "p225/p225_001_mic2.flac", "p225/p225_002_mic2.flac", "p280/p280_001_mic1.flac"])
+        let v092 = try AudioCorpus.scan(root + "/vctk092", layout: .vctk)
+        #expect(v092.items.map { ($0.path as NSString).lastPathComponent } == ["p225_001_mic1.flac", "p225_002_mic2.flac", "p280_001_mic1.flac"])
+        #expect(v092.notes == ["1 second-microphone recording (_mic2) left out: VCTK 0.92 has every utterance from two microphones, and mic1 is kept"])
 
         try writeTones(in: root + "/sc09", names: ["one/a.wav", "zero/b.wav", "zero/c.wav"])
         let sc = try AudioCorpus.scan(root + "/sc09", layout: .sc09)
         #expect(sc.labels == ["one", "zero"] && sc.items.map { $0.label! } == [0, 1, 1])
 
         let all = try AudioCorpus.scan(root, layout: .folder)
-        #expect(all.items.count == 9)
+        #expect(all.items.count == 13)   // the folder layout keeps every file, both microphones included
         #expect(throws: TrainingError.self) { try AudioCorpus.scan(root + "/none", layout: .folder) }
         try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
         #expect(throws: TrainingError.self) { try AudioCorpus.scan(root + "/empty", layout: .folder) }
