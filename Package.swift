@@ -10,9 +10,13 @@ let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 // (into a folder named `checkouts`), so there the kernels build with the package's own
 // optimisation level and the `#pragma clang fp contract(fast)` in Kernels.c; as the root
 // package (or a local path dependency) they keep -O3 even in debug builds, so the test suite
-// runs fast. WAVEKIT_KERNEL_FLAGS=0 or 1 overrides the guess.
-let kernelFlagsOverride = Context.environment["WAVEKIT_KERNEL_FLAGS"]
-let checkedOutAsDependency = kernelFlagsOverride.map { $0 == "0" }
+// runs fast. WAVEKIT_KERNEL_FLAGS=0|1 (or false|true, no|yes) overrides the guess.
+let kernelFlagsOverride: Bool? = switch Context.environment["WAVEKIT_KERNEL_FLAGS"]?.lowercased() {
+    case "1", "true", "yes": true
+    case "0", "false", "no": false
+    default: nil
+}
+let checkedOutAsDependency = kernelFlagsOverride.map { !$0 }
     ?? (URL(fileURLWithPath: Context.packageDirectory).deletingLastPathComponent().lastPathComponent == "checkouts")
 let kernelFlags: [CSetting] = checkedOutAsDependency ? [] : [.unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])]
 

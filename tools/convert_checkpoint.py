@@ -345,7 +345,8 @@ def fold_conditioning_biases(tensors):
         if tuple(tensors[key].shape) != tuple(tensors[target].shape):
             raise ConvertError(f"{key} has shape {list(tensors[key].shape)} but {target} has "
                                f"{list(tensors[target].shape)}", 2)
-        tensors[target] = tensors[target] + tensors.pop(key).to(tensors[target].dtype)
+        # summed in float64 (WaveKit stores float32): exact for any source precision
+        tensors[target] = (tensors[target].double() + tensors.pop(key).double()).float()
         folded += 1
     return folded
 
@@ -565,6 +566,8 @@ def choose_mel_preset(preset, default, n_mels, hop, sample_rate, what, default_f
              + ([f"{sample_rate} Hz"] if sample_rate is not None else []))
     model = " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
     no_preset = ("; WaveKit will need one to compute conditioning from audio" if fits
+                 else "; without an upsampler it takes conditioning at the sample rate, which `wavekit "
+                 "vocode` does not make: use it from Swift with conditioning of your own" if hop == 1
                  else "; vocode it from mel-spectrograms (.npy) computed as in training, not from audio")
     if preset is not None:
         why = preset_misfit(preset, n_mels, hop, sample_rate)
@@ -981,6 +984,9 @@ def write_safetensors(tensors, path, metadata):
     try:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                    prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)          # mkstemp's 0600 would stay on the output
         with os.fdopen(fd, "wb") as f:
             f.write(len(head).to_bytes(8, "little"))
             f.write(head)

@@ -73,29 +73,35 @@ OUT_DIR="${OUT_DIR:-${REPO_ROOT}/data/sc09-espeak}"
 # --- generate -----------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/digits-corpus.XXXXXX")"
 trap 'rm -rf "${TMP}"' EXIT
-MANIFEST="${TMP}/manifest.csv"
-: > "${MANIFEST}"
 
 TOTAL=$(( 10 * PER_DIGIT ))
 echo "${PROG}: ${PER_DIGIT} clips x 10 digits, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
 START=${SECONDS}
 # A rerun removes the clips its earlier run listed in manifest.csv (this script's own record),
 # and nothing else. Digit folders holding clips but no manifest.csv are someone else's: refuse.
+has_wav() { local f; for f in "$1"/*.wav; do [[ -e "${f}" || -L "${f}" ]] && return 0; done; return 1; }
+digit_re='(zero|one|two|three|four|five|six|seven|eight|nine)'
 removed=0
 if [[ -f "${OUT_DIR}/manifest.csv" ]]; then
-    while IFS='|' read -r rel _; do
-        [[ "${rel}" =~ ^(zero|one|two|three|four|five|six|seven|eight|nine)/[^/]+\.wav$ && -f "${OUT_DIR}/${rel}" ]] || continue
+    while IFS='|' read -r rel _ || [[ -n "${rel}" ]]; do
+        # Only this script's names: <digit>/<digit>_<voice>_<NNNN>.wav.
+        [[ "${rel}" =~ ^${digit_re}/${digit_re}_[^/]+_[0-9]{4,}\.wav$ && "${BASH_REMATCH[1]}" == "${BASH_REMATCH[2]}" \
+           && -f "${OUT_DIR}/${rel}" ]] || continue
         rm -f -- "${OUT_DIR}/${rel}"; removed=$(( removed + 1 ))
     done < "${OUT_DIR}/manifest.csv"
 else
     for word in "${DIGITS[@]}"; do
-        if compgen -G "${OUT_DIR}/${word}/*.wav" > /dev/null; then
+        if has_wav "${OUT_DIR}/${word}"; then
             echo "${PROG}: ${OUT_DIR}/${word} holds clips this script did not make (no manifest.csv); choose another OUT_DIR, or delete it if an interrupted run of this script left it" >&2
             exit 2
         fi
     done
 fi
 (( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/{zero..nine}"
+# The record is written as the clips are: each clip's line goes in before its file, so a run
+# that is stopped leaves a manifest.csv naming everything it made (the next run removes it).
+mkdir -p "${OUT_DIR}"
+: > "${OUT_DIR}/manifest.csv"
 done_count=0
 for (( d = 0; d < 10; d++ )); do
     word="${DIGITS[$d]}"
@@ -109,18 +115,17 @@ for (( d = 0; d < 10; d++ )); do
         out="${OUT_DIR}/${word}/${name}"
         espeak-ng -v "${voice}" -p "${pitch}" -s "${speed}" -w "${TMP}/raw.wav" -- "${word}" \
             || die "espeak-ng failed for ${name} (voice ${voice})"
+        printf '%s|%s|%s|%s|%s|%s\n' "${word}/${name}" "${word}" "${voice}" "${pitch}" "${speed}" "${lead_ms}" >> "${OUT_DIR}/manifest.csv"
         # -V1: errors only (pad warns "pads not applied" when trim ends the stream first)
         sox -R -V1 "${TMP}/raw.wav" -r "${RATE}" -c 1 -b 16 -e signed-integer "${out}" \
             silence 1 0.01 0.3% reverse silence 1 0.01 0.3% reverse \
             gain -n -1 rate "${RATE}" \
             pad "$(( lead_ms * RATE / 1000 ))s" "${RATE}s" trim 0 "${RATE}s" \
             || die "sox failed for ${name}"
-        printf '%s|%s|%s|%s|%s|%s\n' "${word}/${name}" "${word}" "${voice}" "${pitch}" "${speed}" "${lead_ms}" >> "${MANIFEST}"
         done_count=$(( done_count + 1 ))
         if (( done_count % 20 == 0 || done_count == TOTAL )); then
             echo "  [${done_count}/${TOTAL}] ${word}/${name} (p${pitch}, s${speed}, lead ${lead_ms} ms) $(( SECONDS - START ))s"
         fi
     done
 done
-mv "${MANIFEST}" "${OUT_DIR}/manifest.csv"
 echo "${PROG}: wrote ${TOTAL} clips under ${OUT_DIR}/{zero..nine} and ${OUT_DIR}/manifest.csv in $(( SECONDS - START ))s"

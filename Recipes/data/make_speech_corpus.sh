@@ -129,25 +129,27 @@ mkdir -p "${OUT_DIR}/wavs"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/speech-corpus.XXXXXX")"
 trap 'rm -rf "${TMP}"' EXIT
 META="${TMP}/metadata.csv"
-VOICE_LOG="${TMP}/voices.csv"
 : > "${META}"
-: > "${VOICE_LOG}"
 
 echo "${PROG}: ${COUNT} utterances, ${#VOICES[@]} voices (${VOICES[*]}), seed ${SEED} -> ${OUT_DIR}"
 # A rerun removes the clips its earlier run listed in voices.csv (this script's own record),
 # and nothing else. A folder holding clips or a metadata.csv but no voices.csv is someone
 # else's corpus (a real LJSpeech has the same file names): refuse it.
+has_wav() { local f; for f in "$1"/*.wav; do [[ -e "${f}" || -L "${f}" ]] && return 0; done; return 1; }
 removed=0
 if [[ -f "${OUT_DIR}/voices.csv" ]]; then
-    while IFS='|' read -r id _; do
+    while IFS='|' read -r id _ || [[ -n "${id}" ]]; do
         [[ "${id}" =~ ^LJ[0-9]{3}-[0-9]{4}$ && -f "${OUT_DIR}/wavs/${id}.wav" ]] || continue
         rm -f -- "${OUT_DIR}/wavs/${id}.wav"; removed=$(( removed + 1 ))
     done < "${OUT_DIR}/voices.csv"
-elif [[ -f "${OUT_DIR}/metadata.csv" ]] || compgen -G "${OUT_DIR}/wavs/*.wav" > /dev/null; then
+elif [[ -f "${OUT_DIR}/metadata.csv" ]] || has_wav "${OUT_DIR}/wavs"; then
     echo "${PROG}: ${OUT_DIR} holds a corpus this script did not make (clips or metadata.csv, no voices.csv); choose another OUT_DIR, or delete it if an interrupted run of this script left it" >&2
     exit 2
 fi
 (( removed == 0 )) || echo "${PROG}: removed ${removed} clips of an earlier run from ${OUT_DIR}/wavs"
+# The record is written as the clips are: each clip's line goes in before its file, so a run
+# that is stopped leaves a voices.csv naming everything it made (the next run removes it).
+: > "${OUT_DIR}/voices.csv"
 START=${SECONDS}
 for (( i = 1; i <= COUNT; i++ )); do
     printf -v ID 'LJ%03d-%04d' $(( (i - 1) / 100 + 1 )) $(( (i - 1) % 100 + 1 ))
@@ -157,15 +159,14 @@ for (( i = 1; i <= COUNT; i++ )); do
     rand 41; speed=$(( 140 + R ))
     espeak-ng -v "${voice}" -p "${pitch}" -s "${speed}" -w "${TMP}/raw.wav" -- "${NORM}" \
         || die "espeak-ng failed for ${ID} (voice ${voice})"
+    printf '%s|%s|%s|%s\n' "${ID}" "${voice}" "${pitch}" "${speed}" >> "${OUT_DIR}/voices.csv"
     sox -R -q "${TMP}/raw.wav" -r 22050 -c 1 -b 16 -e signed-integer "${OUT_DIR}/wavs/${ID}.wav" \
         gain -n -1 rate 22050 \
         || die "sox failed for ${ID}"
     printf '%s|%s|%s\n' "${ID}" "${TEXT}" "${NORM}" >> "${META}"
-    printf '%s|%s|%s|%s\n' "${ID}" "${voice}" "${pitch}" "${speed}" >> "${VOICE_LOG}"
     if (( i % 20 == 0 || i == COUNT )); then
         echo "  [${i}/${COUNT}] ${ID} (${voice}, p${pitch}, s${speed}) $(( SECONDS - START ))s"
     fi
 done
 mv "${META}" "${OUT_DIR}/metadata.csv"
-mv "${VOICE_LOG}" "${OUT_DIR}/voices.csv"
 echo "${PROG}: wrote ${COUNT} clips to ${OUT_DIR}/wavs, ${OUT_DIR}/metadata.csv and ${OUT_DIR}/voices.csv in $(( SECONDS - START ))s"

@@ -82,11 +82,13 @@ public struct AudioCorpus: Sendable {
                 if layout == .vctk {
                     // VCTK 0.92 recorded every utterance with two microphones (…_mic1.flac,
                     // …_mic2.flac): keep mic1 where both exist, as the usual recipes do.
-                    let all = Set(files)
+                    // Paired by folder and stem (pXXX_YYY), whatever their extensions.
+                    func stem(_ f: String) -> String { (f as NSString).deletingPathExtension }
+                    let mic1 = Set(files.map(stem).filter { $0.hasSuffix("_mic1") }.map { String($0.dropLast(5)) })
                     let before = files.count
                     files = files.filter { f in
-                        guard let r = f.range(of: "_mic2.", options: .backwards) else { return true }
-                        return !all.contains(f.replacingCharacters(in: r, with: "_mic1."))
+                        let s = stem(f)
+                        return !(s.hasSuffix("_mic2") && mic1.contains(String(s.dropLast(5))))
                     }
                     secondMic += before - files.count
                 }

@@ -161,7 +161,8 @@ public final class Trainer {
                 throw TrainingError.data("\(error) (at step \(step + 1); checkpoint at step \(step) in \(checkpointPath): fix or remove the file, then train again with --resume)")
             }
         }
-        while step < last {
+        // A stop already requested runs no step (and saves nothing new).
+        while step < last && !shouldStop() {
             let batch = try loading { try prefetcher.batch(for: step) }
             optimizer.learningRate = recipe.optimizer.schedule.rate(at: step, base: recipe.optimizer.learningRate)
             let loss = task.loss(batch)
@@ -190,7 +191,7 @@ public final class Trainer {
                 _ = validationLoss
                 try loading { try logPreview(preview, loader: v, log: log) }
             }
-            if interruptRequested != 0 || shouldStop() { interrupted = true; try saveCheckpoint(); break }
+            if step < last && (interruptRequested != 0 || shouldStop()) { interrupted = true; try saveCheckpoint(); break }
             if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
         }
         log?.flush()

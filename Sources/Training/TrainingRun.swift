@@ -13,6 +13,7 @@ import Models
 ///
 /// (`trainer.resume()` first to continue a run).
 public struct TrainingRun {
+    /// The trainer, with the model, optimizer, loaders and (for speaker models) speaker names.
     public let trainer: Trainer
     /// The data folder the recipe's `data.path` resolved to.
     public let dataPath: String
@@ -21,10 +22,20 @@ public struct TrainingRun {
 
     /// Prepares `recipe` for a run in `runFolder`. `recipePath`, where the recipe was read from,
     /// is where a relative `data.path` is looked for first (then the current folder). `note`
-    /// receives what a user should know (notes start with "note: ").
-    public static func prepare(_ recipe: Recipe, recipePath: String?, runFolder: String,
+    /// receives what a user should know (notes start with "note: "). The run folder must be
+    /// new, empty or a run's; without `resuming`, it must hold no checkpoint (a new run would
+    /// overwrite it), and with it, it must (call `trainer.resume()` next).
+    public static func prepare(_ recipe: Recipe, recipePath: String?, runFolder: String, resuming: Bool = false,
                                note: (String) -> Void = { _ in }) throws -> TrainingRun {
         let r = recipe
+        let checkpoint = runFolder + "/checkpoint.safetensors"
+        if resuming && !FileManager.default.fileExists(atPath: checkpoint) {
+            throw TrainingError.recipe("'\(runFolder)' holds no checkpoint to resume; start the run there without resuming.")
+        }
+        if !resuming && FileManager.default.fileExists(atPath: checkpoint) {
+            throw TrainingError.recipe("'\(checkpoint)' exists; resume it (--resume) or train in another run folder (--out).")
+        }
+        try checkRunFolder(runFolder)
         let dataPath = try resolveDataPath(r.data.path, recipePath: recipePath)
         let preset = try r.data.melPreset.map { try MelPreset.named($0) }
         if let preset, preset.sampleRate != r.data.sampleRate {
@@ -63,6 +74,20 @@ public struct TrainingRun {
         let trainer = try Trainer(task: task, recipe: r, runFolder: runFolder, train: train, validation: validation)
         if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
         return TrainingRun(trainer: trainer, dataPath: dataPath, validationItems: validationItems)
+    }
+
+    /// A run folder must be a new one, an empty one or a run's: a run writes
+    /// checkpoint.safetensors, validation.txt and event files, which must not land among
+    /// other files.
+    public static func checkRunFolder(_ folder: String) throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
+        guard isDir.boolValue else { throw TrainingError.recipe("'\(folder)' is a file; pass a folder for the run to --out.") }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let isRun = names.contains("checkpoint.safetensors") || names.contains { $0.hasPrefix("events.out.tfevents.") }
+        if !names.filter({ !$0.hasPrefix(".") }).isEmpty && !isRun {
+            throw TrainingError.recipe("'\(folder)' holds other files and no run; pass a new or empty folder to --out.")
+        }
     }
 
     /// Writes the held-out clips' paths to the run folder's validation.txt, for evaluating the

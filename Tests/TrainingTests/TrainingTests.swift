@@ -112,7 +112,7 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(vctk.speakers == ["p225", "p226"] && vctk.items.map { $0.speaker! } == [0, 0, 1])
         // VCTK 0.92's two microphones: mic1 kept where both exist (p280 has no mic2).
         try writeTones(in: root + "/vctk092/wav48_silence_trimmed",
-                       names: ["p225/p225_001_mic1.flac", "p225/p225_001_mic2.flac", "p225/p225_002_mic2.flac", "p280/p280_001_mic1.flac"])
+                       names: ["p225/p225_001_mic1.flac", "p225/p225_001_mic2.wav", "p225/p225_002_mic2.flac", "p280/p280_001_mic1.flac"])
         let v092 = try AudioCorpus.scan(root + "/vctk092", layout: .vctk)
         #expect(v092.items.map { ($0.path as NSString).lastPathComponent } == ["p225_001_mic1.flac", "p225_002_mic2.flac", "p280_001_mic1.flac"])
         #expect(v092.notes == ["1 second-microphone recording (_mic2) left out: VCTK 0.92 has every utterance from two microphones, and mic1 is kept"])
@@ -357,9 +357,15 @@ final class TinyPredictor: Module {
         #expect(listed.count == run.validationItems.count)
         // shouldStop ends the run between steps, with a checkpoint; no SIGINT handler needed.
         var calls = 0
-        #expect(try run.trainer.run(handlesInterrupt: false, shouldStop: { calls += 1; return calls == 1 }) == true && run.trainer.step == 1)
+        #expect(try run.trainer.run(handlesInterrupt: false, shouldStop: { calls += 1; return calls == 2 }) == true && run.trainer.step == 1)
+        #expect(try run.trainer.run(shouldStop: { true }) == false && run.trainer.step == 1)   // no step taken
         #expect(try run.trainer.run() == false && run.trainer.step == 3)
         #expect(FileManager.default.fileExists(atPath: root + "/run/checkpoint.safetensors"))
+        // The run folder now holds a checkpoint: a new run there is refused, resuming it is not.
+        #expect(throws: TrainingError.self) { try TrainingRun.prepare(try Recipe.load(recipePath), recipePath: recipePath, runFolder: root + "/run") }
+        let again = try TrainingRun.prepare(try Recipe.load(recipePath), recipePath: recipePath, runFolder: root + "/run", resuming: true)
+        _ = try again.trainer.resume()
+        #expect(again.trainer.step == 3)
         // A missing data folder names the places tried.
         var missing = try Recipe.load(recipePath)
         missing.data.path = "nowhere"

@@ -436,6 +436,18 @@ def test_2018_biases_and_no_upsampler():
         check("  conv.bias = conv + 1x1c + 1x1g biases", torch.allclose(st[1]["conv_layers.0.conv.bias"], want)
               and "conv_layers.0.conv1x1c.bias" not in st[1], text)
         check("  a note says so", "folded into conv.bias" in text, text)
+        mode = os.stat(path("cbias.safetensors")).st_mode & 0o777
+        umask = os.umask(0)
+        os.umask(umask)
+        check("  the output has the umask's mode, not mkstemp's 0600", mode == 0o666 & ~umask, oct(mode))
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    torch.save(half, path("wn_cbias16.pth"))
+    cfg, st, text = expect_ok("fp16 biases folded exactly",
+                              ["--from", "r9y9-wavenet", path("wn_cbias16.pth"), "-o", path("cbias16.safetensors"), "--stacks", "2"])
+    if st is not None:
+        exact = (half["conv_layers.0.conv.bias"].double() + half["conv_layers.0.conv1x1c.bias"].double()
+                 + half["conv_layers.0.conv1x1g.bias"].double()).float()
+        check("  sum in float64", torch.equal(st[1]["conv_layers.0.conv.bias"], exact), text)
     torch.save(wavenet(upsample_conditional_features=False).state_dict(), path("wn_noup.pth"))
     expect_error("no upsampler: --preset tacotron2 refused", ["--from", "r9y9-wavenet", path("wn_noup.pth"), "-o",
                  path("noup.safetensors"), "--stacks", "2", "--preset", "tacotron2"], 2, "hop")

@@ -23,19 +23,6 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
     @OptionGroup var common: CommonOptions
 
-    /// --out must be a run folder, a new one or an empty one: a run writes checkpoint.safetensors,
-    /// validation.txt and event files, which must not land among other files.
-    static func checkRunFolder(_ folder: String) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
-        guard isDir.boolValue else { throw TrainingError.recipe("'\(folder)' is a file; pass a folder for the run to --out.") }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        let isRun = names.contains("checkpoint.safetensors") || names.contains { $0.hasPrefix("events.out.tfevents.") }
-        if !names.filter({ !$0.hasPrefix(".") }).isEmpty && !isRun {
-            throw TrainingError.recipe("'\(folder)' holds other files and no run; pass a new or empty folder to --out.")
-        }
-    }
-
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps).") }
     }
@@ -50,11 +37,11 @@ struct Train: ParsableCommand {
             if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
                 throw TrainingError.recipe("'\(folder)' holds no checkpoint to resume; drop --resume to start the run there.")
             }
-            try Self.checkRunFolder(folder)
+            try TrainingRun.checkRunFolder(folder)
             if let maxSteps, maxSteps > r.training.steps {
                 common.note("note: --max-steps \(maxSteps) is beyond the recipe's \(r.training.steps) steps; the run ends at \(r.training.steps) (raise training.steps to go further)")
             }
-            let prepared = try TrainingRun.prepare(r, recipePath: recipe, runFolder: folder, note: common.note)
+            let prepared = try TrainingRun.prepare(r, recipePath: recipe, runFolder: folder, resuming: resume, note: common.note)
             let trainer = prepared.trainer
             if resume {
                 let changed = try trainer.resume()
@@ -68,8 +55,6 @@ struct Train: ParsableCommand {
                 if !changed.isEmpty {
                     common.note("note: the recipe changes \(changed.joined(separator: ", ")) from the checkpoint's; the run continues from the checkpoint, but not exactly as the original recipe would have")
                 }
-            } else if FileManager.default.fileExists(atPath: trainer.checkpointPath) {
-                throw TrainingError.recipe("'\(trainer.checkpointPath)' exists; pass --resume to continue it or --out for a new run folder.")
             }
             try prepared.writeValidationList()
             let log = try TensorBoardWriter(folder: folder)

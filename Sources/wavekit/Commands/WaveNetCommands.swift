@@ -104,6 +104,9 @@ enum NeuralVocoding {
         guard let cin = model.config.cinChannels else {
             throw NNError.invalidConfig("this WaveNet is unconditional; use `wavekit generate` instead of vocoding a mel.")
         }
+        guard model.config.upsampleScales != nil else {
+            throw NNError.invalidConfig("'\(checkpoint)' has no upsampler (upsample_scales is null): it takes conditioning at the sample rate, not mel frames, which `vocode` does not make. Use the model from Swift with conditioning of your own (WaveNetGenerator).")
+        }
         return try checkMel(input, checkpoint: checkpoint, presetName: model.config.melPreset, bands: cin,
                             hop: model.config.hopLength, note: note)
     }
