@@ -15,8 +15,9 @@
 #       espeak-ng voice with "+" written as "-" (en-us+f2 -> en-us-f2), <n> is
 #       the clip's index within its digit, 0001..N.
 #   OUT_DIR/manifest.csv   path|label|voice|pitch|speed|lead_ms
-# Clips of an earlier run in OUT_DIR (files named as above) are removed first: training reads
-# the digit folders, not the manifest, so a smaller rerun must not leave any behind.
+# A rerun first removes the clips its earlier run listed in manifest.csv (written clip by clip,
+# so a stopped run's too; only names of the form above), because training reads the digit
+# folders, not the manifest; digit folders holding clips without a manifest.csv are refused.
 #
 # Each clip: espeak-ng says the digit word (voices round robin, pitch -p 25..75,
 # speed -s 130..190 words per minute); sox strips the leading and trailing

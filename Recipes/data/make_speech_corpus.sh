@@ -4,7 +4,7 @@
 # Usage: Recipes/data/make_speech_corpus.sh [OUT_DIR] [--count N] [--seed S] [--voices V1,V2,...]
 #
 #   OUT_DIR   default: <repo root>/data/espeak-ljspeech (data/ is git-ignored)
-#   --count   number of utterances, 1..99900 (default 200)
+#   --count   number of utterances, 1..99900 (default 240: the corpus the bundled models trained on)
 #   --seed    seed of the sentence/pitch/speed generator, a whole number (default 1)
 #   --voices  comma-separated espeak-ng voices (default: DEFAULT_VOICES below,
 #             16 accents and variants, minus any this espeak-ng lacks)
@@ -14,8 +14,9 @@
 #                                     (IDs LJccc-nnnn, 100 utterances per "chapter")
 #   OUT_DIR/metadata.csv              ID|text|normalized text        (LJSpeech format)
 #   OUT_DIR/voices.csv                ID|voice|pitch|speed           (what each clip was made with)
-# Clips of an earlier run in OUT_DIR/wavs (LJccc-nnnn.wav) are removed first, so a smaller
-# rerun leaves none that metadata.csv no longer lists.
+# A rerun first removes the clips its earlier run listed in voices.csv (written clip by clip,
+# so a stopped run's too) and nothing else; a folder holding clips or a metadata.csv without
+# voices.csv is someone else's corpus (a real LJSpeech has the same names) and is refused.
 #
 # Voices are used round robin; pitch (-p) is drawn from 30..70 and speed (-s,
 # words per minute) from 140..180. Sentences come from small embedded word
@@ -33,7 +34,7 @@ REPO_ROOT="$(cd "${SCRIPT_DIR}/../.." && pwd)"
 PROG="make_speech_corpus.sh"
 
 OUT_DIR=""
-COUNT=200
+COUNT=240
 SEED=1
 VOICE_ARG=""
 DEFAULT_VOICES="en-us en-gb en-gb-scotland en-gb-x-rp en-029 en-us-nyc en-gb-x-gbclan en-gb-x-gbcwmd en-us+f1 en-us+f2 en-gb+f3 en-gb-scotland+f4 en-029+f5 en-us+m3 en-gb+m4 en-us+m7"
