@@ -89,6 +89,11 @@ import Testing
             let r = try CLITests.run(args)
             #expect(r.status == status && r.stderr.contains(needle), "\(args): \(r.status) \(r.stderr)")
         }
+        // Audio named .npy is named as such (it was called a mel-spectrogram).
+        let misnamed = dir.appendingPathComponent("audio.npy")
+        try FileManager.default.copyItem(at: tone, to: misnamed)
+        let scored = try CLITests.run(["score", "-c", Self.waveNet, misnamed.path, "--json"])
+        #expect(scored.status == 1 && scored.stderr.contains("is a WAV audio file, not a NumPy array"), "\(scored.stderr)")
     }
 
     @Test func batchOutputFoldersAreCheckedLikeFiles() throws {

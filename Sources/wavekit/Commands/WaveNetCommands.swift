@@ -192,7 +192,9 @@ struct Score: ParsableCommand {
     func run() throws {
         try reportingErrors {
             common.apply()
-            if audio.lowercased().hasSuffix(".npy") {
+            // A NumPy array given as the audio, by its content (audio named .npy is named as such later).
+            let head = [UInt8](FileHandle(forReadingAtPath: audio)?.readData(ofLength: 16) ?? Data())
+            if FileSignature.kind(of: head) == .numpy {
                 throw ValidationError("'\(audio)' is a mel-spectrogram, not audio: score takes the audio it scores, and a mel to condition on with --mel (`wavekit score -c CKPT AUDIO --mel \(audio)`).")
             }
             if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family {
