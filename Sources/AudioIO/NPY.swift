@@ -28,12 +28,9 @@ public enum NPY {
         let bytes = [UInt8](data)
         func fail(_ reason: String) -> AudioIOError { .badNPY(path: path, reason: reason) }
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
-            switch FileSignature.kind(of: Array(bytes.prefix(16))) {
-            case .audio(let format)?:
-                throw fail("it is \(FileSignature.Kind.audio(format).description), not a NumPy array; rename it to its audio extension and pass it as audio (`wavekit mel` makes a mel of it)")
-            case let kind?:
-                throw fail("it is \(kind.description), not a NumPy array")
-            case nil: break
+            if let kind = FileSignature.kind(of: Array(bytes.prefix(16))) {
+                let hint = if case .audio = kind { "; rename it to its audio extension and pass it as audio (`wavekit mel` makes a mel of it)" } else { "" }
+                throw fail("it is \(kind.description), not a NumPy array\(hint)")
             }
             throw fail("it does not start with the NumPy magic string (save it with numpy.save)")
         }

@@ -172,8 +172,7 @@ public enum SoundFile {
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = String(cString: sf_strerror(nil))
-            let head = [UInt8]((FileHandle(forReadingAtPath: path)?.readData(ofLength: 16)) ?? Data())
-            switch FileSignature.kind(of: head) {
+            switch FileSignature.kind(ofFile: path) {
             case .numpy?:
                 throw AudioIOError.notAudioButA(path: path, kind: "a NumPy array",
                     fix: "`wavekit vocode` turns a mel .npy into audio and `wavekit info` shows what it holds")

@@ -108,7 +108,7 @@ public enum FFTWisdom {
     /// A file to load plans from and save new ones to; nil keeps them in memory only. Set it
     /// once, before the first transform (the command-line tool uses
     /// ~/.cache/wavekit/fftwf.wisdom). Plans measured afresh may differ from run to run in the
-    /// last bits of a feature (about 1e-4 in a log-mel); with a file, every run after the
+    /// last bits of a feature; with a file, every run after the
     /// first uses the same plans, so features are identical bit for bit. (`nonisolated(unsafe)`
     /// so that Swift 6 code can set it: it is read under FFTPlan's lock.)
     nonisolated(unsafe) public static var file: String?

@@ -63,6 +63,17 @@ public struct MelPreset: Codable, Equatable, Sendable {
         return p
     }
 
+    /// Why this preset's mels cannot condition a model that takes `nMels` bands, upsamples
+    /// each frame to `hopLength` samples (nil: not checked) and runs at `sampleRate` (nil: not
+    /// checked); nil when they can. WaveNet, WaveGlow and `vocode` all decide fit with it.
+    public func misfit(nMels: Int, hopLength: Int?, sampleRate: Int? = nil) -> String? {
+        var why: [String] = []
+        if self.nMels != nMels { why.append("the \(name) preset has \(self.nMels) bands, the model \(nMels)") }
+        if let hopLength, self.hopLength != hopLength { why.append("the \(name) preset's hop is \(self.hopLength), the model's \(hopLength)") }
+        if let sampleRate, self.sampleRate != sampleRate { why.append("the \(name) preset is \(self.sampleRate) Hz, the model \(sampleRate) Hz") }
+        return why.isEmpty ? nil : why.joined(separator: "; ")
+    }
+
     /// The smallest and largest feature value this preset can produce, where bounded.
     public var featureRange: (min: Float, max: Float?) {
         switch compression {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a file is, from its first bytes: the loaders of checkpoints (NN), arrays and audio
 /// (AudioIO) use it to name a file of the wrong kind instead of reporting it as corrupt.
 public enum FileSignature {
@@ -16,6 +18,12 @@ public enum FileSignature {
             case .pytorch(let container): return "a PyTorch checkpoint (\(container))"
             }
         }
+    }
+
+    /// The kind the file at `path` announces in its first bytes; nil when none is known or it
+    /// cannot be read.
+    public static func kind(ofFile path: String) -> Kind? {
+        kind(of: [UInt8](FileHandle(forReadingAtPath: path)?.readData(ofLength: 16) ?? Data()))
     }
 
     /// The kind the first 16 bytes of a file (or more) announce; nil when none is known.

@@ -19,7 +19,6 @@ public struct Recipe: Codable, Sendable {
         try StrictKeys.check(decoder, CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "run"
-
         data = try c.decode(DataSection.self, forKey: .data)
         model = try c.decode(ModelSection.self, forKey: .model)
         optimizer = try c.decodeIfPresent(OptimizerSection.self, forKey: .optimizer) ?? OptimizerSection()
@@ -258,8 +257,7 @@ public struct Recipe: Codable, Sendable {
             throw TrainingError.recipe("'\(source)': \(e)")
         } catch let e as DecodingError {
             if case let .dataCorrupted(ctx) = e, ctx.codingPath.isEmpty,
-               let object = try? JSONSerialization.jsonObject(with: json), !Self.wholeNumberSuspects(object).isEmpty {
-                let suspects = Self.wholeNumberSuspects(object)
+               let object = try? JSONSerialization.jsonObject(with: json), case let suspects = Self.wholeNumberSuspects(object), !suspects.isEmpty {
                 throw TrainingError.recipe("'\(source)': \(suspects.joined(separator: ", ")) must be a whole number ≥ 0.")
             }
             throw TrainingError.recipe("'\(source)': \(StrictKeys.describe(e))")

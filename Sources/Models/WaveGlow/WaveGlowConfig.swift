@@ -78,8 +78,8 @@ public struct WaveGlowConfig: Codable, Equatable, Sendable {
             guard let preset = try? MelPreset.named(melPreset) else {
                 throw bad("mel_preset '\(melPreset)' is not a preset WaveKit knows (\(MelPreset.all.map(\.name).joined(separator: ", "))).")
             }
-            guard preset.nMels == nMelChannels, preset.hopLength == hopLength, preset.sampleRate == sampleRate else {
-                throw bad("the recorded mel_preset '\(melPreset)' (\(preset.nMels) bands, hop \(preset.hopLength), \(preset.sampleRate) Hz) does not fit the model (\(nMelChannels) bands, hop \(hopLength), \(sampleRate) Hz). Convert the checkpoint again with a preset that fits (or none), and vocode .npy mels made as it was trained.")
+            if let misfit = preset.misfit(nMels: nMelChannels, hopLength: hopLength, sampleRate: sampleRate) {
+                throw bad("the recorded mel_preset '\(melPreset)' does not fit: \(misfit). Convert the checkpoint again with a preset that fits (or none), and vocode .npy mels made as it was trained.")
             }
         }
     }

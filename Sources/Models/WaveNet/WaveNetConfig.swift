@@ -133,14 +133,10 @@ public struct WaveNetConfig: Codable, Equatable, Sendable {
     /// band count, no upsampler (conditioning at the sample rate), or another hop.
     public func misfit(_ preset: MelPreset) -> String? {
         guard let cin = cinChannels else { return "the model takes no mel (cin_channels is null)" }
-        if cin != preset.nMels { return "cin_channels is \(cin) but the \(preset.name) preset has \(preset.nMels) bands" }
-        guard let scales = upsampleScales else {
+        guard upsampleScales != nil else {
             return "the model has no upsampler (upsample_scales is null), so it takes conditioning at the sample rate, not mel frames"
         }
-        if hopLength != preset.hopLength {
-            return "upsample_scales \(scales) multiply to \(hopLength) but the \(preset.name) preset's hop is \(preset.hopLength)"
-        }
-        return nil
+        return preset.misfit(nMels: cin, hopLength: hopLength)
     }
 
     /// r9y9's current default (egs/mol): 10 logistics, 24 layers in 4 stacks, 128/256/128

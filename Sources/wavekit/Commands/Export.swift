@@ -40,13 +40,16 @@ struct Export: ParsableCommand {
             guard let family = file.metadata[Checkpoint.familyKey] else {
                 throw NNError.corruptCheckpoint(path: checkpoint, reason: "its metadata names no WaveKit model family (convert PyTorch checkpoints with tools/convert_checkpoint.py)")
             }
+            func loadAsFamily(_ path: String) throws {
+                switch family {
+                case WaveNet.family: _ = try WaveNet.load(path)
+                case WaveGlow.family: _ = try WaveGlow.load(path)
+                default: throw NNError.invalidConfig("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
+                }
+            }
             // The source must load as its family first, so that an error names it (and not
             // the staging file below).
-            switch family {
-            case WaveNet.family: _ = try WaveNet.load(checkpoint)
-            case WaveGlow.family: _ = try WaveGlow.load(checkpoint)
-            default: throw NNError.invalidConfig("'\(checkpoint)' holds a \(family) model, which export does not know yet.")
-            }
+            try loadAsFamily(checkpoint)
             var metadata = file.metadata
             metadata.removeValue(forKey: "wavekit.ema_updates")
             if let step = metadata.removeValue(forKey: "wavekit.step") { metadata["wavekit.trained_steps"] = step }
@@ -61,7 +64,7 @@ struct Export: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: staging) }
             try Safetensors.write(exported, to: staging, half: half)
             do {
-                if family == WaveNet.family { _ = try WaveNet.load(staging) } else { _ = try WaveGlow.load(staging) }
+                try loadAsFamily(staging)
             } catch {
                 throw NNError.invalidConfig("the exported weights of '\(checkpoint)' did not load back (\(error)); nothing was written to '\(output)'.")
             }

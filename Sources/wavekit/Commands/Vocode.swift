@@ -144,14 +144,14 @@ struct Vocode: ParsableCommand {
 
     /// Griffin-Lim from a checked mel into `output`.
     private func griffinLim(_ checked: (mel: Tensor, preset: MelPreset)) throws {
-            let (mel, p) = checked
-            try SoundFile.checkWritable(output, sampleRate: p.sampleRate)
-            let progress = ProgressLine("griffin-lim", total: iterations, unit: "it", enabled: !common.quiet)
-            let samples = try MelSpectrogram(preset: p).invert(mel, iterations: iterations, seed: seed, source: input) { progress.update($0) }
-            let audio = Audio(mono: samples, sampleRate: p.sampleRate)
-            if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
-            try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
-            common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
+        let (mel, p) = checked
+        try SoundFile.checkWritable(output, sampleRate: p.sampleRate)
+        let progress = ProgressLine("griffin-lim", total: iterations, unit: "it", enabled: !common.quiet)
+        let samples = try MelSpectrogram(preset: p).invert(mel, iterations: iterations, seed: seed, source: input) { progress.update($0) }
+        let audio = Audio(mono: samples, sampleRate: p.sampleRate)
+        if audio.peak > 1 { common.note("note: peak \(String(format: "%.2f", audio.peak)) exceeds full scale; integer formats clip it") }
+        try SoundFile.write(audio, to: output, comment: "WaveKit vocode vocoder=griffin-lim iterations=\(iterations) seed=\(seed) \(p.summary)")
+        common.note("wrote \(output): \(String(format: "%.2f", audio.duration)) s at \(p.sampleRate) Hz")
     }
 
     /// The output path of each input under --batch: FOLDER/<input name>.wav.

@@ -49,7 +49,7 @@ enum NeuralVocoding {
         }
         guard let presetName else {
             // Suggest re-converting only with presets that fit the model (bands, and hop when known).
-            let fitting = MelPreset.all.filter { $0.nMels == bands && (hop == nil || $0.hopLength == hop) }.map(\.name)
+            let fitting = MelPreset.all.filter { $0.misfit(nMels: bands, hopLength: hop) == nil }.map(\.name)
             let fix = fitting.isEmpty
                 ? "No WaveKit preset has its \(bands) bands\(hop.map { " and hop \($0)" } ?? ""): pass a mel-spectrogram (.npy) made as it was trained."
                 : "Re-convert the checkpoint with `tools/convert_checkpoint.py ... --preset NAME` (\(fitting.joined(separator: ", ")) fit\(fitting.count == 1 ? "s" : "")), or pass a mel-spectrogram (.npy)."
@@ -68,8 +68,8 @@ enum NeuralVocoding {
 
     /// A model that upsamples mel frames by `hop` samples cannot vocode a preset of another hop.
     private static func checkHop(_ preset: MelPreset, _ hop: Int?, checkpoint: String) throws {
-        if let hop, hop != preset.hopLength {
-            throw DSPError.melMismatch("'\(checkpoint)' upsamples each mel frame to \(hop) samples but the '\(preset.name)' preset's hop is \(preset.hopLength); use a mel made with the preset the model was trained on.")
+        if let hop, let misfit = preset.misfit(nMels: preset.nMels, hopLength: hop) {
+            throw DSPError.melMismatch("'\(checkpoint)' does not take this mel: \(misfit); use a mel made with the preset the model was trained on.")
         }
     }
 
@@ -193,8 +193,7 @@ struct Score: ParsableCommand {
         try reportingErrors {
             common.apply()
             // A NumPy array given as the audio, by its content (audio named .npy is named as such later).
-            let head = [UInt8](FileHandle(forReadingAtPath: audio)?.readData(ofLength: 16) ?? Data())
-            if FileSignature.kind(of: head) == .numpy {
+            if FileSignature.kind(ofFile: audio) == .numpy {
                 throw ValidationError("'\(audio)' is a mel-spectrogram, not audio: score takes the audio it scores, and a mel to condition on with --mel (`wavekit score -c CKPT AUDIO --mel \(audio)`).")
             }
             if try WaveNet.family(ofCheckpoint: checkpoint) == WaveGlow.family {
