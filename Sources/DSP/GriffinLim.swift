@@ -24,11 +24,24 @@ public struct GriffinLim: Sendable {
     }
 
     /// A signal whose STFT magnitude approximates `magnitude` [bins, frames].
-    /// `progress(i)` is called after iteration i (1-based).
+    /// `progress(i)` is called after iteration i (1-based). Throws for a magnitude of the wrong
+    /// shape, with no frames, or with a negative or non-finite value.
     public func reconstruct(magnitude: Tensor, length: Int? = nil, initialization: Initialization = .random(seed: 0),
-                            progress: ((Int) -> Void)? = nil) -> [Float] {
-        precondition(magnitude.rank == 2 && magnitude.shape[0] == stft.bins,
-                     "GriffinLim: magnitude must be [\(stft.bins), frames], got \(magnitude.shape)")
+                            progress: ((Int) -> Void)? = nil) throws -> [Float] {
+        guard magnitude.rank == 2, magnitude.shape[0] == stft.bins, magnitude.shape[1] > 0 else {
+            throw DSPError.invalidParameter(
+                "Griffin-Lim needs a magnitude spectrogram of shape [\(stft.bins), frames] (n_fft \(stft.nFFT) gives "
+                + "\(stft.bins) bins) with at least one frame, got \(magnitude.shape). For a mel, use MelSpectrogram.invert.")
+        }
+        if let length, length < 0 {
+            throw DSPError.invalidParameter("Griffin-Lim output length must be non-negative, got \(length).")
+        }
+        let values = magnitude.scalars
+        if let bad = values.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+            throw DSPError.invalidParameter(
+                "Griffin-Lim needs a finite, non-negative magnitude; bin \(bad / magnitude.shape[1]), frame "
+                + "\(bad % magnitude.shape[1]) is \(values[bad]). A log or dB spectrogram must be turned back into magnitudes first.")
+        }
         return withoutGradient {
             let s = magnitude.detached()
             let frames = s.shape[1]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `wavekit` command: thin subcommands over the WaveKit libraries.
 @main
@@ -21,4 +22,35 @@ struct WaveKit: ParsableCommand {
         """,
         version: version,
         subcommands: [Info.self, Mel.self, Vocode.self, Train.self, Generate.self, Score.self, Export.self, Bench.self])
+
+    /// As ArgumentParser's `main`, except that `wavekit help NAME …` with a name that is not a
+    /// subcommand is a usage error (ArgumentParser prints the nearest help and exits 0, so a
+    /// typo looked like success to scripts).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "help", let unknown = unknownHelpTopic(Array(arguments.dropFirst())) {
+            FileHandle.standardError.write(Data((unknown + "\n").utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        }
+        main(nil)
+    }
+
+    /// The error for `wavekit help PATH…` when PATH names no command (nil when it does).
+    static func unknownHelpTopic(_ path: [String]) -> String? {
+        var command: ParsableCommand.Type = WaveKit.self
+        var named = ["wavekit"]
+        for name in path where !name.hasPrefix("-") {
+            let children = command.configuration.subcommands
+            guard let next = children.first(where: { $0._commandName == name }) else {
+                let parent = named.joined(separator: " ")
+                let help = (["wavekit", "help"] + named.dropFirst()).joined(separator: " ")
+                let known = children.map { $0._commandName }
+                return known.isEmpty
+                    ? "Error: '\(parent)' has no subcommands, so there is no help for '\(name)'. See '\(help)'."
+                    : "Error: '\(parent)' has no subcommand '\(name)'; its subcommands are \(known.joined(separator: ", ")). See '\(help)'."
+            }
+            command = next; named.append(name)
+        }
+        return nil
+    }
 }

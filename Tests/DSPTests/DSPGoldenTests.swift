@@ -219,6 +219,24 @@ enum DSPGolden {
         // spectrograms themselves need not coincide).
         #expect(residual <= Swift.max(refResidual * 1.5, 1e-3), "residual \(residual) vs librosa \(refResidual)")
     }
+
+    /// Bad magnitudes are errors that say what is wrong, not traps.
+    @Test func badMagnitudesThrowWithTheReason() throws {
+        let gl = try GriffinLim(stft: try STFT(nFFT: 64, hopLength: 16), iterations: 2)
+        func message(_ m: Tensor, length: Int? = nil) -> String {
+            do { _ = try gl.reconstruct(magnitude: m, length: length); return "no error" } catch { return "\(error)" }
+        }
+        #expect(message(Tensor.ones([32, 4])).contains("[33, frames]"))     // a mel-sized first axis
+        #expect(message(Tensor.ones([33])).contains("[33, frames]"))        // rank 1
+        #expect(message(Tensor.ones([33, 0])).contains("at least one frame"))
+        var values = [Float](repeating: 1, count: 33 * 4)
+        values[2 * 4 + 3] = -2                                                // a log spectrogram's negative value
+        #expect(message(Tensor(shape: [33, 4], scalars: values)).contains("bin 2, frame 3 is -2.0"))
+        values[2 * 4 + 3] = .nan
+        #expect(message(Tensor(shape: [33, 4], scalars: values)).contains("non-negative"))
+        #expect(message(Tensor.ones([33, 4]), length: -1).contains("non-negative"))
+        #expect(try gl.reconstruct(magnitude: Tensor.ones([33, 4]), length: 48).count == 48)
+    }
 }
 
 @Suite struct EmphasisTests {

@@ -45,6 +45,21 @@ import Testing
         #expect(h.stdout.contains("bench"))
         let b = try Self.run(["bench", "core", "--help"])
         #expect(b.status == 0 && b.stdout.contains("--threads"))
+        let nested = try Self.run(["help", "bench", "core"])
+        #expect(nested.status == 0 && nested.stdout.contains("--threads"))
+    }
+
+    /// `wavekit help TYPO` is a usage error naming the subcommands (it printed the root help
+    /// and exited 0).
+    @Test func helpForAnUnknownTopicFails() throws {
+        let top = try Self.run(["help", "vocod"])
+        #expect(top.status == 64 && top.stdout.isEmpty)
+        #expect(top.stderr.contains("'wavekit' has no subcommand 'vocod'") && top.stderr.contains("vocode"))
+        let nested = try Self.run(["help", "bench", "wavent"])
+        #expect(nested.status == 64 && nested.stderr.contains("its subcommands are core, audio, wavenet, waveglow"))
+        #expect(nested.stderr.contains("See 'wavekit help bench'"))
+        let leaf = try Self.run(["help", "mel", "extra"])
+        #expect(leaf.status == 64 && leaf.stderr.contains("'wavekit mel' has no subcommands"))
     }
 
     @Test func benchRunsOneCaseAsJSON() throws {

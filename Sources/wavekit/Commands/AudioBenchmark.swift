@@ -74,8 +74,8 @@ extension Bench {
                     let stft = try STFT(nFFT: preset.nFFT, hopLength: preset.hopLength, winLength: preset.winLength)
                     let gl = try GriffinLim(stft: stft, iterations: c.n_iter ?? 32, momentum: c.momentum ?? 0.99)
                     let magnitude = stft.magnitude(x)
-                    timing = BenchTimer.measure(repeats: repeats) {
-                        _ = gl.reconstruct(magnitude: magnitude, length: x.count, initialization: .random(seed: c.seed ?? 0))
+                    timing = try BenchTimer.measure(repeats: repeats) {
+                        _ = try gl.reconstruct(magnitude: magnitude, length: x.count, initialization: .random(seed: c.seed ?? 0))
                     }
                 case "read_wav":
                     timing = try BenchTimer.measure(repeats: repeats) { _ = try SoundFile.read(audio) }
