@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// Writes go to a temporary file beside the destination and are renamed into place, so an
 /// interrupted or failed write never leaves a partial file nor destroys what was there.
@@ -13,9 +14,13 @@ public enum AtomicFile {
         let temp = dir.appendingPathComponent(".\(url.deletingPathExtension().lastPathComponent).\(UUID().uuidString.prefix(8)).tmp.\(url.pathExtension)")
         do {
             try body(temp.path)
+            if let failed = FileSync.flush(temp.path) {
+                throw AudioIOError.writeFailed(path: path, reason: "flushing it to disk failed: \(failed)")
+            }
             if rename(temp.path, url.path) != 0 {
                 throw AudioIOError.writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
+            FileSync.flushFolder(of: url.path)
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error

@@ -134,12 +134,17 @@ public final class Adam: Optimizer {
     }
 }
 
+/// The global L2 norm of the parameters' gradients (NaN or infinity when one of them is).
+public func gradientNorm(_ parameters: [Parameter]) -> Float {
+    withoutGradient { parameters.compactMap(\.grad).reduce(Float(0)) { $0 + $1.square().sum().item }.squareRoot() }
+}
+
 /// Scales all gradients so their global L2 norm is at most `maxNorm` (`clip_grad_norm_`);
-/// returns the norm before clipping.
+/// returns the norm before clipping. `norm`: that norm, when already computed.
 @discardableResult
-public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float) -> Float {
+public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float, norm: Float? = nil) -> Float {
     withoutGradient {
-        let total = parameters.compactMap(\.grad).reduce(Float(0)) { $0 + $1.square().sum().item }.squareRoot()
+        let total = norm ?? gradientNorm(parameters)
         let scale = maxNorm / (total + 1e-6)
         if scale < 1 { for p in parameters { p.grad = p.grad.map { $0 * scale } } }
         return total

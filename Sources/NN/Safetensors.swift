@@ -115,14 +115,16 @@ public enum Safetensors {
     }
 
     /// Writes tensors as F32 (or F16 with `half`: half the size, about 3 significant digits)
-    /// with `metadata`, atomically (temporary file, then rename).
+    /// with `metadata`, atomically (temporary file flushed to disk, then renamed).
     public static func write(_ file: File, to path: String, half: Bool = false) throws {
         let data = encode(file, half: half)
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
         do {
             try data.write(to: temp)
+            if let failed = FileSync.flush(temp.path) { throw NNError.corruptCheckpoint(path: path, reason: "flushing it to disk failed: \(failed)") }
             if rename(temp.path, url.path) != 0 { throw NNError.corruptCheckpoint(path: path, reason: String(cString: strerror(errno))) }
+            FileSync.flushFolder(of: url.path)
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw NNError.invalidConfig("could not write '\(path)': \(error). Nothing was changed at that path.")

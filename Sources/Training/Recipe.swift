@@ -124,9 +124,9 @@ public struct Recipe: Codable, Sendable {
             }
             if let c = clipGradNorm, !(c > 0) { throw TrainingError.recipe("optimizer.clip_grad_norm must be positive, got \(c).") }
             if let e = ema, !(e > 0 && e < 1) { throw TrainingError.recipe("optimizer.ema must be in (0, 1), got \(e).") }
-            guard learningRate > 0 else { throw TrainingError.recipe("optimizer.learning_rate must be positive, got \(learningRate).") }
+            guard learningRate > 0, learningRate.isFinite else { throw TrainingError.recipe("optimizer.learning_rate must be positive and finite, got \(learningRate).") }
             guard momentum >= 0 && momentum < 1 else { throw TrainingError.recipe("optimizer.momentum must be in [0, 1), got \(momentum).") }
-            guard weightDecay >= 0 else { throw TrainingError.recipe("optimizer.weight_decay must be ≥ 0, got \(weightDecay).") }
+            guard weightDecay >= 0, weightDecay.isFinite else { throw TrainingError.recipe("optimizer.weight_decay must be finite and ≥ 0, got \(weightDecay).") }
             switch schedule {
             case .constant: break
             case let .step(size, gamma):

@@ -5,8 +5,19 @@ import Models
 import NN
 import TensorCore
 
-/// Set by SIGINT; the loop checks it between steps, saves a checkpoint and stops.
-nonisolated(unsafe) private var interruptRequested: sig_atomic_t = 0
+/// The signal (SIGINT, SIGTERM or SIGHUP) that asked the run to stop; the loop checks it
+/// between steps, saves a checkpoint and stops.
+nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
+
+/// Records the signal, says at once that the run is stopping, and restores the default
+/// action so that the same signal again stops the process at once (the checkpoint on disk is
+/// always a complete one). Only async-signal-safe calls.
+private func requestStop(_ signalNumber: Int32) {
+    stopSignal = signalNumber
+    let message: StaticString = "\nstopping after this step; a checkpoint will be saved (signal again to stop at once, losing the steps since the last checkpoint)\n"
+    _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+    signal(signalNumber, SIG_DFL)
+}
 
 /// One report per logged step, for a progress display.
 public struct TrainingReport: Sendable {
@@ -21,8 +32,9 @@ public struct TrainingReport: Sendable {
 
 /// The one training loop every model family uses: deterministic batches per step, optimizer
 /// and schedule from the recipe, gradient clipping, weight EMA, validation, TensorBoard logs,
-/// checkpoints on an interval and on Ctrl-C (written to a temporary file and renamed, so a
-/// kill at any moment leaves the last complete checkpoint), and exact resumption.
+/// checkpoints on an interval and on Ctrl-C, SIGTERM or a closed terminal (written to a
+/// temporary file, flushed to disk and renamed, so a kill at any moment leaves the last
+/// complete checkpoint), a lock on the run folder while running, and exact resumption.
 public final class Trainer {
     public let task: TrainingTask
     public let recipe: Recipe
@@ -38,6 +50,11 @@ public final class Trainer {
     public private(set) var step = 0
     /// Losses of every step run by this trainer (what the resume test compares).
     public private(set) var losses: [Float] = []
+    /// The signal that stopped the last `run` early (SIGINT, SIGTERM or SIGHUP), if one did.
+    public private(set) var stoppedBySignal: Int32?
+    /// Whether the run folder's checkpoint is this trainer's: loaded by `resume()` or written
+    /// by it. A checkpoint that is neither is never overwritten.
+    private var ownsCheckpoint = false
 
     public init(task: TrainingTask, recipe: Recipe, runFolder: String, train: ClipLoader, validation: ClipLoader?) throws {
         self.task = task; self.recipe = recipe; self.runFolder = runFolder
@@ -55,9 +72,15 @@ public final class Trainer {
             optimizer = SGD(params, learningRate: o.learningRate, momentum: o.momentum, nesterov: o.nesterov, weightDecay: o.weightDecay)
         }
         ema = o.ema.map { ExponentialMovingAverage(of: task.module, decay: $0) }
-        try FileManager.default.createDirectory(atPath: runFolder, withIntermediateDirectories: true)
-        // A run killed while writing (kill -9, power loss) leaves its temporary checkpoint;
-        // the finished one was never touched, so the leftover is only clutter.
+        try TrainingRun.makeRunFolder(runFolder)
+        // Unless another process is training here (its temporary file is a checkpoint being written).
+        if let lock = try? RunFolderLock(folder: runFolder) { removeStaleTemporaries(); lock.release() }
+    }
+
+    /// A run killed while writing (kill -9, power loss) leaves its temporary checkpoint; the
+    /// finished one was never touched, so the leftover is only clutter. Called with the run
+    /// folder locked (another run's temporary file is its checkpoint being written).
+    private func removeStaleTemporaries() {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: runFolder)) ?? []
         where name.hasPrefix(".checkpoint.safetensors.") && name.hasSuffix(".tmp") {
             try? FileManager.default.removeItem(atPath: runFolder + "/" + name)
@@ -88,6 +111,7 @@ public final class Trainer {
             let saved = Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("ema.") }.map { (String($0.key.dropFirst(4)), $0.value) })
             ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
         }
+        ownsCheckpoint = true
         return changed
     }
 
@@ -132,19 +156,33 @@ public final class Trainer {
         return Set(x.keys).union(y.keys).sorted().filter { canonical(x[$0]) != canonical(y[$0]) }
     }
 
-    /// Runs until `maxSteps` (default: the recipe's steps), Ctrl-C (when `handlesInterrupt`:
-    /// a SIGINT handler is installed for the run's duration) or `shouldStop()` returning true,
-    /// checked between steps; either way a checkpoint is saved. Returns true when stopped
-    /// early by Ctrl-C or `shouldStop`.
+    /// Runs until `maxSteps` (default: the recipe's steps), Ctrl-C, SIGTERM or SIGHUP (when
+    /// `handlesInterrupt`: handlers are installed for the run's duration; `stoppedBySignal`
+    /// says which) or `shouldStop()` returning true, checked between steps; either way a
+    /// checkpoint is saved. Returns true when stopped early by a signal or `shouldStop`.
+    /// Throws, keeping the steps made in the checkpoint, when the loss or the gradients stop
+    /// being finite (the weights are left as they were before that step), and when another
+    /// process is training in the same run folder.
     @discardableResult
     public func run(maxSteps: Int? = nil, log: TensorBoardWriter? = nil, handlesInterrupt: Bool = true,
                     shouldStop: () -> Bool = { false },
                     report: (TrainingReport) -> Void = { _ in }) throws -> Bool {
         let t = recipe.training
         let last = Swift.min(maxSteps ?? t.steps, t.steps)
-        interruptRequested = 0
-        let previous = handlesInterrupt ? signal(SIGINT) { _ in interruptRequested = 1 } : nil
-        defer { if handlesInterrupt { signal(SIGINT, previous) } }
+        let lock = try RunFolderLock(folder: runFolder)
+        defer { lock.release() }
+        stopSignal = 0
+        stoppedBySignal = nil
+        let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+        let previous = handlesInterrupt ? stopSignals.map { signal($0) { requestStop($0) } } : []
+        defer { for (s, handler) in zip(stopSignals, previous) { signal(s, handler) } }
+        // A parent may have started this process with the signals blocked (Foundation's
+        // Process does): unblock them on this thread while the handlers are in place.
+        var unblocked = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&unblocked)
+        for s in stopSignals { sigaddset(&unblocked, s) }
+        if handlesInterrupt { pthread_sigmask(SIG_UNBLOCK, &unblocked, &previousMask) }
+        defer { if handlesInterrupt { pthread_sigmask(SIG_SETMASK, &previousMask, nil) } }
         let prefetcher = BatchPrefetcher(startStep: step) { [train] s in
             try train.batch(step: s, seed: t.seed, batchSize: t.batchSize, cropSamples: t.cropSamples)
         }
@@ -158,7 +196,7 @@ public final class Trainer {
         func loading<T>(_ body: () throws -> T) throws -> T {
             do { return try body() } catch {
                 if step > saved { try saveCheckpoint() }
-                throw TrainingError.data("\(error) (at step \(step + 1); checkpoint at step \(step) in \(checkpointPath): fix or remove the file, then train again with --resume)")
+                throw TrainingError.data("\(error) (at step \(step + 1); \(whereToGoOn()): fix or remove the file, then \(howToGoOn()))")
             }
         }
         // A stop already requested runs no step (and saves nothing new).
@@ -167,10 +205,19 @@ public final class Trainer {
             optimizer.learningRate = recipe.optimizer.schedule.rate(at: step, base: recipe.optimizer.learningRate)
             let loss = task.loss(batch)
             guard loss.item.isFinite else {
-                throw TrainingError.data("the loss became \(loss.item) at step \(step + 1); lower optimizer.learning_rate or set clip_grad_norm (last checkpoint: \(checkpointPath)).")
+                if step > saved { try saveCheckpoint() }
+                throw TrainingError.data("the loss became \(Self.describe(loss.item)) at step \(step + 1); lower optimizer.learning_rate or set clip_grad_norm (\(whereToGoOn()); \(howToGoOn()) with the change).")
             }
             task.module.computeGradients(of: loss)
-            if let clip = recipe.optimizer.clipGradNorm { clipGradientNorm(task.module.trainableParameters, maxNorm: clip) }
+            // A non-finite gradient with a finite loss would make every weight NaN (clipping
+            // included: it scales by max / inf). Stop before the update instead.
+            let parameters = task.module.trainableParameters
+            let norm = gradientNorm(parameters)
+            guard norm.isFinite else {
+                if step > saved { try saveCheckpoint() }
+                throw TrainingError.data("the gradients became \(Self.describe(norm)) at step \(step + 1) (loss \(loss.item)); lower optimizer.learning_rate or set clip_grad_norm (\(whereToGoOn()); \(howToGoOn()) with the change).")
+            }
+            if let clip = recipe.optimizer.clipGradNorm { clipGradientNorm(parameters, maxNorm: clip, norm: norm) }
             optimizer.step()
             ema?.update(from: task.module)
             step += 1
@@ -191,7 +238,10 @@ public final class Trainer {
                 _ = validationLoss
                 try loading { try logPreview(preview, loader: v, log: log) }
             }
-            if step < last && (interruptRequested != 0 || shouldStop()) { interrupted = true; try saveCheckpoint(); break }
+            if step < last && (stopSignal != 0 || shouldStop()) {
+                if stopSignal != 0 { stoppedBySignal = Int32(stopSignal) }
+                interrupted = true; try saveCheckpoint(); break
+            }
             if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
         }
         log?.flush()
@@ -226,8 +276,40 @@ public final class Trainer {
         try? FileManager.default.removeItem(atPath: wavPath)
     }
 
-    /// Model, optimizer state (under "optimizer."), EMA weights (under "ema.") and the step, atomically.
+    /// A non-finite value as a user reads it ("NaN", not "-nan").
+    static func describe(_ x: Float) -> String { x.isNaN ? "NaN" : "\(x)" }
+
+    /// Where the run stands for an error message: its checkpoint's step, or that none exists.
+    private func whereToGoOn() -> String {
+        ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath)
+            ? "checkpoint at step \(step) in \(checkpointPath)" : "no checkpoint was saved yet"
+    }
+
+    /// How to go on after an error: resume the checkpoint, or start again.
+    private func howToGoOn() -> String {
+        ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath)
+            ? "train again with --resume" : "train again (from the start: there is nothing to resume)"
+    }
+
+    /// The first parameter or weight average holding a NaN or infinity, by name.
+    func nonFiniteWeight() -> String? {
+        func bad(_ t: Tensor) -> Bool { !t.scalars.allSatisfy(\.isFinite) }
+        if let p = task.module.namedParameters().first(where: { bad($0.parameter.value) }) { return p.key }
+        if let ema, let e = ema.shadow.first(where: { bad($0.value) }) { return "ema." + e.key }
+        return nil
+    }
+
+    /// Model, optimizer state (under "optimizer."), EMA weights (under "ema.") and the step,
+    /// atomically. Throws, writing nothing, when a weight is not finite (the checkpoint on disk
+    /// is then the last good one) or when the run folder holds a checkpoint this trainer did
+    /// not load (call `resume()` first).
     public func saveCheckpoint() throws {
+        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
+            throw TrainingError.recipe("'\(checkpointPath)' holds a checkpoint this trainer did not load; resume it (resume(), or --resume) or train in another run folder.")
+        }
+        if let name = nonFiniteWeight() {
+            throw TrainingError.data("the weight '\(name)' is not finite at step \(step); the checkpoint was not written (\(whereToGoOn())). Lower optimizer.learning_rate or set clip_grad_norm.")
+        }
         var tensors = task.module.stateDict()
         for (k, v) in optimizer.stateDict() { tensors["optimizer." + k] = v }
         if let ema { for (k, v) in ema.shadow { tensors["ema." + k] = v } }
@@ -239,5 +321,6 @@ public final class Trainer {
         if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
         if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = Checkpoint.speakersValue(speakerNames) }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
+        ownsCheckpoint = true
     }
 }

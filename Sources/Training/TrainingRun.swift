@@ -2,6 +2,7 @@ import AudioIO
 import DSP
 import Foundation
 import Models
+import NN
 
 /// A recipe made ready to train, as `wavekit train` does it: the data folder found, the
 /// model built (its errors before the corpus scan, which opens every clip's header), the
@@ -36,6 +37,9 @@ public struct TrainingRun {
             throw TrainingError.recipe("'\(checkpoint)' exists; resume it (--resume) or train in another run folder (--out).")
         }
         try checkRunFolder(runFolder)
+        // Before the corpus scan, which can be long: the folder can be made, and no other run uses it.
+        try makeRunFolder(runFolder)
+        try RunFolderLock.checkFree(runFolder)
         let dataPath = try resolveDataPath(r.data.path, recipePath: recipePath)
         let preset = try r.data.melPreset.map { try MelPreset.named($0) }
         if let preset, preset.sampleRate != r.data.sampleRate {
@@ -81,7 +85,17 @@ public struct TrainingRun {
     /// other files.
     public static func checkRunFolder(_ folder: String) throws {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else { return }
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else {
+            // The nearest folder that exists must be a folder, for the run folder to be made in it.
+            var above = URL(fileURLWithPath: folder).standardizedFileURL.deletingLastPathComponent()
+            while !FileManager.default.fileExists(atPath: above.path, isDirectory: &isDir) && above.path != "/" {
+                above.deleteLastPathComponent()
+            }
+            if !isDir.boolValue {
+                throw TrainingError.recipe("'\(above.path)' is a file, so the run folder '\(folder)' cannot be made in it; pass another folder to --out.")
+            }
+            return
+        }
         guard isDir.boolValue else { throw TrainingError.recipe("'\(folder)' is a file; pass a folder for the run to --out.") }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         let isRun = names.contains("checkpoint.safetensors") || names.contains { $0.hasPrefix("events.out.tfevents.") }
@@ -90,11 +104,40 @@ public struct TrainingRun {
         }
     }
 
+    /// Makes the run folder (and the folders above it), or throws saying why it cannot be made.
+    public static func makeRunFolder(_ folder: String) throws {
+        try checkRunFolder(folder)
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)
+                .map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+            throw TrainingError.io("cannot make the run folder '\(folder)': \(reason); pass a folder you can write in to --out.")
+        }
+    }
+
     /// Writes the held-out clips' paths to the run folder's validation.txt, for evaluating the
-    /// run on audio it never trained on.
-    public func writeValidationList() throws {
-        try (validationItems.map(\.path).joined(separator: "\n") + (validationItems.isEmpty ? "" : "\n"))
-            .write(toFile: trainer.runFolder + "/validation.txt", atomically: true, encoding: .utf8)
+    /// run on audio it never trained on. When the folder already lists other clips (a resumed
+    /// run whose data or validation_fraction changed), `note` says so: clips that were held
+    /// out may now be trained on, and scores on the list no longer measure unseen audio.
+    public func writeValidationList(note: (String) -> Void = { _ in }) throws {
+        let path = trainer.runFolder + "/validation.txt"
+        let listed = validationItems.map(\.path)
+        if let before = try? String(contentsOfFile: path, encoding: .utf8) {
+            let old = Set(before.split(separator: "\n").map(String.init)), new = Set(listed)
+            if old != new {
+                let nowTrained = old.subtracting(new).count, added = new.subtracting(old).count
+                note("note: the held-out clips differ from the run's validation.txt (\(nowTrained) no longer held out, \(added) newly held out: the data or data.validation_fraction changed); validation.txt now lists the new ones, and clips the model trained on may be among them")
+            }
+        }
+        try (listed.joined(separator: "\n") + (listed.isEmpty ? "" : "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The seed of the run whose checkpoint is in `runFolder` (its recipe's training.seed,
+    /// `--seed` included), so that resuming continues its batches exactly.
+    public static func savedSeed(runFolder: String) -> UInt64? {
+        guard let recipe = try? Safetensors.read(runFolder + "/checkpoint.safetensors").metadata["wavekit.recipe"],
+              let json = try? JSONSerialization.jsonObject(with: Data(recipe.utf8)) as? [String: Any],
+              let training = json["training"] as? [String: Any], let seed = training["seed"] as? NSNumber else { return nil }
+        return seed.uint64Value
     }
 
     /// A relative `data.path` is taken from the recipe's folder when it is there, else from the

@@ -14,6 +14,14 @@ struct CommonOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads).") }
     }
 
+    /// Parses a --seed: a whole number from 0 to 2⁶⁴ − 1 (ArgumentParser's own message gave no range).
+    static func seed(_ text: String) throws -> UInt64 {
+        guard let value = UInt64(text) else {
+            throw ValidationError("--seed takes a whole number from 0 to \(UInt64.max), got '\(text)'.")
+        }
+        return value
+    }
+
     /// Applies the thread count and the FFT plan cache.
     func apply() {
         if let threads { Threading.setThreads(threads) }

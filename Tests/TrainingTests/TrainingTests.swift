@@ -271,6 +271,82 @@ final class TinyPredictor: Module {
         #expect(first.losses + second.losses == straight.losses)
     }
 
+    /// A run folder another process trains in is refused, naming the process, and nothing is
+    /// written. (The lock is held here through a second open file description of the lock
+    /// file, which `flock` treats as another holder, as it would another process.)
+    @Test func aRunFolderInUseIsRefused() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 2, root: root)
+        let t = try Self.trainer(recipe, loader, run: root + "/run")
+        let fd = open(root + "/run/.lock", O_RDWR | O_CREAT, 0o644)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        _ = "4242\n".withCString { pwrite(fd, $0, 5, 0) }
+        do { try t.run(); Issue.record("the run should have been refused") } catch {
+            #expect("\(error)".contains("another training run (process 4242) is using the run folder"), "\(error)")
+        }
+        #expect(throws: TrainingError.self) { try RunFolderLock.checkFree(root + "/run") }
+        #expect(t.step == 0 && !FileManager.default.fileExists(atPath: t.checkpointPath))
+        flock(fd, LOCK_UN)
+        try t.run()
+        #expect(t.step == 2)
+    }
+
+    /// A gradient that is NaN while the loss is finite stops the run before the update; the
+    /// checkpoint keeps the steps made, and weights that are not finite are never written.
+    @Test func nonFiniteGradientsStopBeforeTheUpdate() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 12, root: root)
+        let model = TinyPredictor(seed: 1)
+        var poisoned = false
+        let task = TrainingTask(module: model, family: "tiny", configJSON: "{}", melPreset: nil) { b in
+            let loss = model.loss(b)
+            guard poisoned, let w = model.conv.weight?.value else { return loss }
+            return loss + (w - w).sqrt().sum()                 // adds 0, but d√x/dx = ∞ at 0: NaN gradients
+        }
+        let t = try Trainer(task: task, recipe: recipe, runFolder: root + "/run", train: loader, validation: loader)
+        do {
+            try t.run { if $0.step == 5 { poisoned = true } }
+            Issue.record("the run should have stopped")
+        } catch {
+            #expect("\(error)".contains("the gradients became NaN at step 6") && "\(error)".contains("checkpoint at step 5")
+                    && "\(error)".contains("--resume"), "\(error)")
+        }
+        #expect(t.step == 5 && t.nonFiniteWeight() == nil)
+        let saved = try Safetensors.read(t.checkpointPath)
+        #expect(saved.metadata["wavekit.step"] == "5" && saved.tensors.values.allSatisfy { $0.scalars.allSatisfy(\.isFinite) })
+        // A weight that is not finite is named, and the checkpoint on disk is left alone.
+        model.conv.weight?.value = Tensor(shape: model.conv.weight!.value.shape, scalars: [.nan, 1])
+        do { try t.saveCheckpoint(); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("'conv.weight' is not finite") && "\(error)".contains("was not written"), "\(error)")
+        }
+        #expect(try Safetensors.read(t.checkpointPath).metadata["wavekit.step"] == "5")
+    }
+
+    /// A trainer never overwrites a checkpoint it did not load; after `resume()` it does.
+    /// Before any checkpoint exists, errors say there is nothing to resume.
+    @Test func aCheckpointNotLoadedIsNeverOverwritten() throws {
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (recipe, loader) = try Self.setUp(steps: 4, root: root)
+        try Self.trainer(recipe, loader, run: root + "/run").run()
+        let second = try Self.trainer(recipe, loader, run: root + "/run")
+        do { try second.run(); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("did not load"), "\(error)")
+        }
+        try second.resume()
+        try second.saveCheckpoint()
+        // A clip failing before the first checkpoint: no "--resume" advice.
+        let (r2, l2) = try Self.setUp(steps: 40, root: root + "/other")
+        l2.cacheLimit = 0
+        for name in ["a", "b", "c", "d"] { try FileManager.default.removeItem(atPath: root + "/other/data/\(name).wav") }
+        do { try Self.trainer(r2, l2, run: root + "/other/run").run(); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("no checkpoint was saved yet") && !"\(error)".contains("--resume"), "\(error)")
+        }
+    }
+
     @Test func corruptOrForeignCheckpointsAreClearErrors() throws {
         let root = try temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -366,6 +442,21 @@ final class TinyPredictor: Module {
         let again = try TrainingRun.prepare(try Recipe.load(recipePath), recipePath: recipePath, runFolder: root + "/run", resuming: true)
         _ = try again.trainer.resume()
         #expect(again.trainer.step == 3)
+        #expect(TrainingRun.savedSeed(runFolder: root + "/run") == (try Recipe.load(recipePath)).training.seed)
+        var listNotes: [String] = []
+        try again.writeValidationList { listNotes.append($0) }
+        #expect(listNotes.isEmpty)
+        // Resuming with another validation split says that the held-out list changed.
+        var wider = try Recipe.load(recipePath)
+        wider.data.validationFraction = 0.7
+        let moved = try TrainingRun.prepare(wider, recipePath: recipePath, runFolder: root + "/run", resuming: true)
+        try moved.writeValidationList { listNotes.append($0) }
+        #expect(listNotes.count == 1 && listNotes[0].contains("held-out clips differ"), "\(listNotes)")
+        // A run folder under a file is refused by name before any work.
+        try Data().write(to: URL(fileURLWithPath: root + "/afile"))
+        do { _ = try TrainingRun.prepare(wider, recipePath: recipePath, runFolder: root + "/afile/sub"); Issue.record("expected an error") } catch {
+            #expect("\(error)".contains("'\(root)/afile' is a file"), "\(error)")
+        }
         // A missing data folder names the places tried.
         var missing = try Recipe.load(recipePath)
         missing.data.path = "nowhere"

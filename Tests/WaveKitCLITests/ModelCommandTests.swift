@@ -250,6 +250,71 @@ import Testing
     }
 }
 
+/// The training command under signals and a second run, and options a review found
+/// misreported.
+@Suite(.serialized) struct TrainingCommandTests {
+    /// SIGTERM (a service stop, `timeout`) stops a run as Ctrl-C does: the step finishes, a
+    /// checkpoint is saved, the exit status is 128 + 15. While it trains, a second run in its
+    /// folder is refused, naming the first one's process.
+    @Test func sigtermSavesAndASecondRunIsRefused() throws {
+        let (dir, checkpoint) = try ModelCommandTests.trainedRun()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let long = dir.appendingPathComponent("long.yaml")
+        try String(contentsOf: dir.appendingPathComponent("tiny.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "steps: 2,", with: "steps: 100000,").write(to: long, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run").path
+        let log = dir.appendingPathComponent("stderr.txt")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = ["train", long.path, "--out", run, "--resume"]
+        p.standardError = try FileHandle(forWritingTo: log)
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        func step() -> Int {
+            guard let info = try? CLITests.run(["info", checkpoint, "--json"]),
+                  let o = try? JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any] else { return 0 }
+            return o["step"] as? Int ?? 0
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while step() <= 3 && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }   // training, past its resume
+        let second = try CLITests.run(["train", long.path, "--out", run, "--resume"])
+        #expect(second.status == 1 && second.stderr.contains("another training run (process \(p.processIdentifier)) is using the run folder"),
+                "\(second.stderr)")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        let said = try String(contentsOf: log, encoding: .utf8)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 143, "\(said)")
+        #expect(said.contains("stopping after this step") && said.contains("stopped by SIGTERM at step"), "\(said)")
+        #expect(step() > 3)
+    }
+
+    @Test func misreportedOptionsAreClearErrors() throws {
+        let dir = try AudioCommandTests.folder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wav = dir.appendingPathComponent("a.wav").path
+        try AudioCommandTests.writeTone(URL(fileURLWithPath: wav), seconds: 0.2)
+        let seed = try CLITests.run(["vocode", wav, "-o", dir.appendingPathComponent("b.wav").path, "--seed", "-1"])
+        #expect(seed.status == 64 && seed.stderr.contains("--seed takes a whole number from 0 to 18446744073709551615, got '-1'"), "\(seed.stderr)")
+        let speaker = try CLITests.run(["score", "-c", "Audio/wavenet-small-espeak.safetensors", wav, "--speaker", "-1"])
+        #expect(speaker.status != 0 && speaker.stderr.contains("--speaker does not apply"), "\(speaker.stderr)")
+        // A clip shorter than one mel frame is too short for a WaveGlow's score, as for a WaveNet's.
+        let short = dir.appendingPathComponent("short.wav").path
+        try AudioCommandTests.writeTone(URL(fileURLWithPath: short), seconds: 100.0 / 22050)
+        let glow = try CLITests.run(["score", "-c", "Audio/waveglow-small-espeak.safetensors", short])
+        #expect(glow.status != 0 && glow.stderr.contains("needs at least 256"), "\(glow.stderr)")
+        // A run folder under a file is refused by name.
+        let recipe = dir.appendingPathComponent("r.yaml")
+        try "data: {path: \(dir.path), sample_rate: 22050}\nmodel: {family: wavenet}\n".write(to: recipe, atomically: true, encoding: .utf8)
+        let under = try CLITests.run(["train", recipe.path, "--out", wav + "/sub"])
+        #expect(under.status != 0 && under.stderr.contains("'\(wav)' is a file, so the run folder"), "\(under.stderr)")
+        let infinite = dir.appendingPathComponent("inf.yaml")
+        try "data: {path: \(dir.path), sample_rate: 22050}\nmodel: {family: wavenet}\noptimizer: {learning_rate: .inf}\n".write(to: infinite, atomically: true, encoding: .utf8)
+        let lr = try CLITests.run(["train", infinite.path, "--out", dir.appendingPathComponent("run").path])
+        #expect(lr.status != 0 && lr.stderr.contains("learning_rate must be positive and finite"), "\(lr.stderr)")
+    }
+}
+
 /// Inputs the second review found crashing; each must be a clear error now.
 @Suite struct ReviewRegressionTests {
     @Test func recipesThatDoNotFitTheModelAreErrors() throws {

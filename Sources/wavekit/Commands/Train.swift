@@ -10,17 +10,20 @@ struct Train: ParsableCommand {
         discussion: """
         The recipe names the data, the model family and configuration, the optimizer and the \
         loop settings (Recipes/ has one per model; unknown keys are rejected by name). The run \
-        folder receives checkpoint.safetensors (on an interval, at the end and on Ctrl-C), \
+        folder receives checkpoint.safetensors (on an interval, at the end, and on Ctrl-C, \
+        SIGTERM or a closed terminal: the same signal again stops at once), \
         validation.txt (the held-out clips, for evaluation) and \
         TensorBoard logs: `tensorboard --logdir RUN`. --resume continues a run exactly where \
-        its checkpoint left off.
+        its checkpoint left off (with the run's seed, unless --seed is given). One run at a \
+        time per folder: a second is refused while the first runs.
         """)
 
     @Argument(help: "The recipe (.yaml, .yml or .json).") var recipe: String
-    @Option(help: "Run folder (default: runs/<recipe name>).") var out: String?
+    @Option(help: "Run folder (default: runs/NAME, NAME being the recipe's `name` key).") var out: String?
     @Flag(help: "Continue from the run folder's checkpoint.") var resume = false
     @Option(parsing: .unconditional, help: "Stop after this step (default: the recipe's steps).") var maxSteps: Int?
-    @Option(parsing: .unconditional, help: "Seed for initialisation and batches (default: the recipe's).") var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Seed for initialisation and batches (default: the recipe's; with --resume, the run's).",
+            transform: CommonOptions.seed) var seed: UInt64?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -36,6 +39,12 @@ struct Train: ParsableCommand {
             let folder = try out ?? r.defaultRunFolder()
             if resume && !FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors") {
                 throw TrainingError.recipe("'\(folder)' holds no checkpoint to resume; drop --resume to start the run there.")
+            }
+            // Resuming continues the run's batches: its own seed (a --seed it was started with
+            // included), not the recipe's, unless --seed says otherwise.
+            if resume, seed == nil, let saved = TrainingRun.savedSeed(runFolder: folder), saved != r.training.seed {
+                common.note("note: continuing with the run's seed \(saved) (the recipe says \(r.training.seed)); --seed sets another")
+                r.training.seed = saved
             }
             try TrainingRun.checkRunFolder(folder)
             if let maxSteps, maxSteps > r.training.steps {
@@ -56,7 +65,7 @@ struct Train: ParsableCommand {
                     common.note("note: the recipe changes \(changed.joined(separator: ", ")) from the checkpoint's; the run continues from the checkpoint, but not exactly as the original recipe would have")
                 }
             }
-            try prepared.writeValidationList()
+            try prepared.writeValidationList(note: common.note)
             let log = try TensorBoardWriter(folder: folder)
             let isTerminal = isatty(STDERR_FILENO) != 0
             var lineOpen = false        // a self-updating line not yet ended
@@ -70,11 +79,16 @@ struct Train: ParsableCommand {
             }
             if lineOpen { FileHandle.standardError.write(Data("\n".utf8)) }
             if interrupted {
-                common.note("interrupted at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)")
-                throw ExitCode(130)      // as a shell reports SIGINT, so scripts can tell
+                let signalNumber = trainer.stoppedBySignal ?? SIGINT
+                common.note("stopped by \(Self.signalName(signalNumber)) at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)")
+                throw ExitCode(128 + signalNumber)      // as a shell reports the signal, so scripts can tell
             }
             common.note("finished at step \(trainer.step); checkpoint: \(trainer.checkpointPath)")
         }
+    }
+
+    static func signalName(_ s: Int32) -> String {
+        switch s { case SIGTERM: "SIGTERM"; case SIGHUP: "SIGHUP (the terminal closed)"; default: "Ctrl-C" }
     }
 
     static func duration(_ s: Double) -> String {

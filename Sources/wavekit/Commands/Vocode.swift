@@ -50,9 +50,10 @@ struct Vocode: ParsableCommand {
     var preset: String?
     @Option(name: .customLong("iterations"), parsing: .unconditional, help: "Griffin-Lim iterations (default 32).")
     var iterationsOption: Int?
-    @Option(help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).")
+    @Option(parsing: .unconditional, help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).")
     var speaker: String?
-    @Option(parsing: .unconditional, help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).")
+    @Option(parsing: .unconditional, help: "Random seed: Griffin-Lim's initial phase, or a neural vocoder's sampling (same seed, same audio).",
+            transform: CommonOptions.seed)
     var seed: UInt64 = 0
     @OptionGroup var common: CommonOptions
 

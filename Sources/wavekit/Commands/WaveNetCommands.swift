@@ -123,8 +123,8 @@ struct Generate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output audio; with --count > 1, clips are numbered (out-1.wav, …).") var output: String
     @Option(parsing: .unconditional, help: "Number of clips, generated together as one batch (at most 64).") var count: Int = 1
     @Option(parsing: .unconditional, help: "Sampling temperature (1: the model's distribution; lower: more conservative).") var temperature: Float = 1
-    @Option(help: "Speaker for speaker-conditioned models: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
-    @Option(parsing: .unconditional, help: "Random seed (same seed, same audio).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Speaker for speaker-conditioned models: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
+    @Option(parsing: .unconditional, help: "Random seed (same seed, same audio).", transform: CommonOptions.seed) var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Sample rate written to the file (Hz; default: the rate the checkpoint was trained at, else 16000). It labels the samples, it does not resample: another rate than the model's changes speed and pitch, and --seconds counts at this rate.") var sampleRate: Int?
     @OptionGroup var common: CommonOptions
 
@@ -185,7 +185,7 @@ struct Score: ParsableCommand {
     @Option(name: .shortAndLong, help: "Model checkpoint (.safetensors).") var checkpoint: String
     @Argument(help: "Audio file.") var audio: String
     @Option(help: "Mel-spectrogram (.npy) to condition on instead of the audio's own.") var mel: String?
-    @Option(help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
+    @Option(parsing: .unconditional, help: "Speaker for speaker-conditioned WaveNets: an id (default 0) or a name from the training corpus (e.g. p225).") var speaker: String?
     @Flag(help: "Print one JSON object (nll_per_sample, bits_per_sample, samples).") var json = false
     @OptionGroup var common: CommonOptions
 
@@ -255,7 +255,10 @@ struct Score: ParsableCommand {
         let samples = loaded ?? []
         let g = model.config.nGroup
         let n = Swift.min(samples.count, m.shape[1] * preset.hopLength) / g * g
-        guard n >= g else { throw AudioIOError.invalidArgument("'\(audio)' is too short to score (fewer than \(g) samples covered by its mel).") }
+        // At least one mel frame of audio, as for a WaveNet (a shorter clip's mel is mostly padding).
+        guard samples.count >= preset.hopLength, n >= g else {
+            throw AudioIOError.invalidArgument("'\(audio)' is too short to score: it has \(samples.count) samples and needs at least \(preset.hopLength) (one mel frame).")
+        }
         let nll = withoutGradient {
             model.negativeLogLikelihood(mel: m.unsqueezed(axis: 0), audio: Tensor(shape: [1, n], scalars: Array(samples.prefix(n)))).item
         }
