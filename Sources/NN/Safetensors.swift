@@ -32,6 +32,22 @@ public enum Safetensors {
         return try decode(data, path: path)
     }
 
+    /// The `__metadata__` of a checkpoint, reading only its header (a training checkpoint's
+    /// tensors can be hundreds of megabytes).
+    public static func metadata(_ path: String) throws -> [String: String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw NNError.missingCheckpoint(path: path) }
+        defer { try? handle.close() }
+        let length = (try? handle.read(upToCount: 8)) ?? Data()
+        guard length.count == 8 else { return try decode(length, path: path).metadata }
+        let n = length.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(maxHeaderBytes) else { return try read(path).metadata }     // read's error names the problem
+        let header = (try? handle.read(upToCount: Int(n))) ?? Data()
+        guard header.count == Int(n), let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+            return try read(path).metadata
+        }
+        return ((json["__metadata__"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
+    }
+
     /// What a file that is not safetensors looks like, from its first bytes (nil: unknown).
     static func otherFormat(_ data: Data) -> String? {
         guard let kind = FileSignature.kind(of: [UInt8](data.prefix(16))), kind != .safetensors else { return nil }

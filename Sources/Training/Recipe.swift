@@ -208,6 +208,22 @@ public struct Recipe: Codable, Sendable {
     }
 
     /// Keys whose values may be fractions or negative; every other number in a recipe is a count.
+    /// The path of the first infinite or NaN number in a parsed YAML document (`.inf`, `.nan`,
+    /// `1e400`), which JSON, and so the recipe decoder, cannot hold.
+    static func nonFiniteNumber(in object: Any, path: String = "") -> String? {
+        switch object {
+        case let d as [String: Any]:
+            for key in d.keys.sorted() {
+                if let found = nonFiniteNumber(in: d[key]!, path: path.isEmpty ? key : path + "." + key) { return found }
+            }
+        case let a as [Any]:
+            for (i, v) in a.enumerated() { if let found = nonFiniteNumber(in: v, path: "\(path)[\(i)]") { return found } }
+        case let x as Double where !x.isFinite: return path
+        default: break
+        }
+        return nil
+    }
+
     static let realKeys: Set<String> = ["learning_rate", "betas", "eps", "weight_decay", "momentum", "clip_grad_norm", "ema",
                                         "gamma", "minimum", "validation_fraction", "log_scale_min"]
 
@@ -245,6 +261,9 @@ public struct Recipe: Codable, Sendable {
             let object: Any?
             do { object = try Yams.load(yaml: text) } catch {
                 throw TrainingError.recipe("'\(source)' is not valid YAML: \(error)")
+            }
+            if let object, let path = Self.nonFiniteNumber(in: object) {
+                throw TrainingError.recipe("'\(source)': \(path) is not a finite number; give a finite value.")
             }
             guard let object, JSONSerialization.isValidJSONObject(object) else {
                 throw TrainingError.recipe("'\(source)' must be a mapping of sections (data, model, optimizer, training).")

@@ -11,12 +11,50 @@ nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
 
 /// Records the signal, says at once that the run is stopping, and restores the default
 /// action so that the same signal again stops the process at once (the checkpoint on disk is
-/// always a complete one). Only async-signal-safe calls.
+/// always a complete one). After SIGHUP (a closed terminal) standard error goes to /dev/null,
+/// so later messages cannot fail. Only async-signal-safe calls.
 private func requestStop(_ signalNumber: Int32) {
     stopSignal = signalNumber
     let message: StaticString = "\nstopping after this step; a checkpoint will be saved (signal again to stop at once, losing the steps since the last checkpoint)\n"
     _ = write(STDERR_FILENO, message.utf8Start, message.utf8CodeUnitCount)
+    if signalNumber == SIGHUP {
+        let null: StaticString = "/dev/null"
+        let fd = open(UnsafeRawPointer(null.utf8Start).assumingMemoryBound(to: CChar.self), O_WRONLY)
+        if fd >= 0 { dup2(fd, STDERR_FILENO); close(fd) }
+    }
     signal(signalNumber, SIG_DFL)
+}
+
+/// The stop handlers, installed while at least one `Trainer.run` with `handlesInterrupt` runs
+/// in the process (two trainers on two threads share them; the last to finish restores the
+/// previous handlers). A signal the process ignores (SIGHUP under `nohup`) stays ignored.
+/// SIGPIPE is ignored meanwhile: a progress line to a pipe whose reader has gone must not kill
+/// a run that is about to save.
+private enum StopHandlers {
+    static let signals = [SIGINT, SIGTERM, SIGHUP, SIGPIPE]
+    static let mutex = NSLock()
+    nonisolated(unsafe) static var users = 0
+    nonisolated(unsafe) static var previous: [(Int32, __sighandler_t?)] = []
+
+    static func install() {
+        mutex.lock(); defer { mutex.unlock() }
+        users += 1
+        guard users == 1 else { return }
+        stopSignal = 0
+        previous = signals.map { s in
+            let old = s == SIGPIPE ? signal(s, SIG_IGN) : signal(s) { requestStop($0) }
+            if unsafeBitCast(old, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { signal(s, SIG_IGN) }
+            return (s, old)
+        }
+    }
+
+    static func uninstall() {
+        mutex.lock(); defer { mutex.unlock() }
+        users -= 1
+        guard users == 0 else { return }
+        for (s, handler) in previous { signal(s, handler) }
+        previous = []
+    }
 }
 
 /// One report per logged step, for a progress display.
@@ -55,10 +93,16 @@ public final class Trainer {
     /// Whether the run folder's checkpoint is this trainer's: loaded by `resume()` or written
     /// by it. A checkpoint that is neither is never overwritten.
     private var ownsCheckpoint = false
+    /// The step of the checkpoint on disk that this trainer loaded or wrote last.
+    private var savedStep: Int?
+    /// The run folder's lock, when `TrainingRun.prepare` took it (else `run` takes it).
+    private let lock: RunFolderLock?
 
-    public init(task: TrainingTask, recipe: Recipe, runFolder: String, train: ClipLoader, validation: ClipLoader?) throws {
+    /// `lock`: the run folder's lock, when the caller holds it (`TrainingRun.prepare` does).
+    public init(task: TrainingTask, recipe: Recipe, runFolder: String, train: ClipLoader, validation: ClipLoader?,
+                lock: RunFolderLock? = nil) throws {
         self.task = task; self.recipe = recipe; self.runFolder = runFolder
-        self.train = train; self.validation = validation
+        self.train = train; self.validation = validation; self.lock = lock
         let o = recipe.optimizer
         let params = task.module.namedParameters()
         switch o.kind {
@@ -74,7 +118,11 @@ public final class Trainer {
         ema = o.ema.map { ExponentialMovingAverage(of: task.module, decay: $0) }
         try TrainingRun.makeRunFolder(runFolder)
         // Unless another process is training here (its temporary file is a checkpoint being written).
-        if let lock = try? RunFolderLock(folder: runFolder) { removeStaleTemporaries(); lock.release() }
+        if lock != nil {
+            removeStaleTemporaries()
+        } else if let probe = try? RunFolderLock(folder: runFolder, recordingProcess: false, patience: 0) {
+            removeStaleTemporaries(); probe.release()
+        }
     }
 
     /// A run killed while writing (kill -9, power loss) leaves its temporary checkpoint; the
@@ -112,6 +160,7 @@ public final class Trainer {
             ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
         }
         ownsCheckpoint = true
+        savedStep = step
         return changed
     }
 
@@ -169,18 +218,19 @@ public final class Trainer {
                     report: (TrainingReport) -> Void = { _ in }) throws -> Bool {
         let t = recipe.training
         let last = Swift.min(maxSteps ?? t.steps, t.steps)
-        let lock = try RunFolderLock(folder: runFolder)
-        defer { lock.release() }
-        stopSignal = 0
+        let runLock = try RunFolderLock(folder: runFolder)      // shared with prepare's, when it holds one
+        defer { runLock.release() }
+        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
+            throw Self.notLoaded(checkpointPath)
+        }
         stoppedBySignal = nil
-        let stopSignals = [SIGINT, SIGTERM, SIGHUP]
-        let previous = handlesInterrupt ? stopSignals.map { signal($0) { requestStop($0) } } : []
-        defer { for (s, handler) in zip(stopSignals, previous) { signal(s, handler) } }
+        if handlesInterrupt { StopHandlers.install() }
+        defer { if handlesInterrupt { StopHandlers.uninstall() } }
         // A parent may have started this process with the signals blocked (Foundation's
         // Process does): unblock them on this thread while the handlers are in place.
         var unblocked = sigset_t(), previousMask = sigset_t()
         sigemptyset(&unblocked)
-        for s in stopSignals { sigaddset(&unblocked, s) }
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, s) }
         if handlesInterrupt { pthread_sigmask(SIG_UNBLOCK, &unblocked, &previousMask) }
         defer { if handlesInterrupt { pthread_sigmask(SIG_SETMASK, &previousMask, nil) } }
         let prefetcher = BatchPrefetcher(startStep: step) { [train] s in
@@ -238,8 +288,9 @@ public final class Trainer {
                 _ = validationLoss
                 try loading { try logPreview(preview, loader: v, log: log) }
             }
-            if step < last && (stopSignal != 0 || shouldStop()) {
-                if stopSignal != 0 { stoppedBySignal = Int32(stopSignal) }
+            let signalled = handlesInterrupt && stopSignal != 0
+            if step < last && (signalled || shouldStop()) {
+                if signalled { stoppedBySignal = Int32(stopSignal) }
                 interrupted = true; try saveCheckpoint(); break
             }
             if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
@@ -276,13 +327,19 @@ public final class Trainer {
         try? FileManager.default.removeItem(atPath: wavPath)
     }
 
+    static func notLoaded(_ path: String) -> TrainingError {
+        .recipe("'\(path)' holds a checkpoint this trainer did not load; resume it (resume(), or --resume) or train in another run folder.")
+    }
+
     /// A non-finite value as a user reads it ("NaN", not "-nan").
     static func describe(_ x: Float) -> String { x.isNaN ? "NaN" : "\(x)" }
 
     /// Where the run stands for an error message: its checkpoint's step, or that none exists.
     private func whereToGoOn() -> String {
-        ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath)
-            ? "checkpoint at step \(step) in \(checkpointPath)" : "no checkpoint was saved yet"
+        if let savedStep, ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
+            return "checkpoint at step \(savedStep) in \(checkpointPath)"
+        }
+        return "no checkpoint was saved yet"
     }
 
     /// How to go on after an error: resume the checkpoint, or start again.
@@ -304,9 +361,7 @@ public final class Trainer {
     /// is then the last good one) or when the run folder holds a checkpoint this trainer did
     /// not load (call `resume()` first).
     public func saveCheckpoint() throws {
-        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
-            throw TrainingError.recipe("'\(checkpointPath)' holds a checkpoint this trainer did not load; resume it (resume(), or --resume) or train in another run folder.")
-        }
+        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
         if let name = nonFiniteWeight() {
             throw TrainingError.data("the weight '\(name)' is not finite at step \(step); the checkpoint was not written (\(whereToGoOn())). Lower optimizer.learning_rate or set clip_grad_norm.")
         }
@@ -322,5 +377,6 @@ public final class Trainer {
         if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = Checkpoint.speakersValue(speakerNames) }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
         ownsCheckpoint = true
+        savedStep = step
     }
 }

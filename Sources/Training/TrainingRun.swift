@@ -25,7 +25,9 @@ public struct TrainingRun {
     /// is where a relative `data.path` is looked for first (then the current folder). `note`
     /// receives what a user should know (notes start with "note: "). The run folder must be
     /// new, empty or a run's; without `resuming`, it must hold no checkpoint (a new run would
-    /// overwrite it), and with it, it must (call `trainer.resume()` next).
+    /// overwrite it), and with it, it must (call `trainer.resume()` next). The run folder's lock
+    /// is taken before the corpus scan and held by the trainer (another process training there
+    /// is refused).
     public static func prepare(_ recipe: Recipe, recipePath: String?, runFolder: String, resuming: Bool = false,
                                note: (String) -> Void = { _ in }) throws -> TrainingRun {
         let r = recipe
@@ -37,15 +39,15 @@ public struct TrainingRun {
             throw TrainingError.recipe("'\(checkpoint)' exists; resume it (--resume) or train in another run folder (--out).")
         }
         try checkRunFolder(runFolder)
-        // Before the corpus scan, which can be long: the folder can be made, and no other run uses it.
-        try makeRunFolder(runFolder)
-        try RunFolderLock.checkFree(runFolder)
         let dataPath = try resolveDataPath(r.data.path, recipePath: recipePath)
         let preset = try r.data.melPreset.map { try MelPreset.named($0) }
         if let preset, preset.sampleRate != r.data.sampleRate {
             throw TrainingError.recipe("data.sample_rate \(r.data.sampleRate) differs from the \(preset.name) mel preset's \(preset.sampleRate) Hz; make them agree.")
         }
         let task = try ModelFamilies.task(for: r, seed: r.training.seed)
+        // Before the corpus scan, which can be long: the folder is made, and no other run uses it.
+        try makeRunFolder(runFolder)
+        let lock = try RunFolderLock(folder: runFolder)
         let scanned = try AudioCorpus.scan(dataPath, layout: r.data.layout)
         for n in scanned.notes { note("note: " + n) }
         let readable = try scanned.readableItems(sampleRate: r.data.sampleRate, allowResampling: r.data.resample)
@@ -75,7 +77,7 @@ public struct TrainingRun {
                 : "note: the corpus has \(corpus.speakers.count) speakers; a \(task.family) has no speaker conditioning, so it learns them all as one voice")
         }
         note("\(task.family): \(task.module.parameterCount) parameters; run folder \(runFolder)")
-        let trainer = try Trainer(task: task, recipe: r, runFolder: runFolder, train: train, validation: validation)
+        let trainer = try Trainer(task: task, recipe: r, runFolder: runFolder, train: train, validation: validation, lock: lock)
         if (task.module as? WaveNet)?.config.nSpeakers != nil { trainer.speakerNames = corpus.speakers }
         return TrainingRun(trainer: trainer, dataPath: dataPath, validationItems: validationItems)
     }
@@ -134,7 +136,7 @@ public struct TrainingRun {
     /// The seed of the run whose checkpoint is in `runFolder` (its recipe's training.seed,
     /// `--seed` included), so that resuming continues its batches exactly.
     public static func savedSeed(runFolder: String) -> UInt64? {
-        guard let recipe = try? Safetensors.read(runFolder + "/checkpoint.safetensors").metadata["wavekit.recipe"],
+        guard let recipe = try? Safetensors.metadata(runFolder + "/checkpoint.safetensors")["wavekit.recipe"],
               let json = try? JSONSerialization.jsonObject(with: Data(recipe.utf8)) as? [String: Any],
               let training = json["training"] as? [String: Any], let seed = training["seed"] as? NSNumber else { return nil }
         return seed.uint64Value

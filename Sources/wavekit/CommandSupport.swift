@@ -43,7 +43,20 @@ struct CommonOptions: ParsableArguments {
 
     /// A line of information on standard error, unless --quiet.
     func note(_ s: String) {
-        if !quiet { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+        if !quiet { writeStandardError(s + "\n") }
+    }
+}
+
+/// Writes to standard error, ignoring failures: a closed terminal (EIO after SIGHUP) or a pipe
+/// whose reader has gone (with SIGPIPE ignored) must not stop a command that is saving its
+/// work (`FileHandle.write` traps on them).
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return }
+        bytes = bytes.dropFirst(n)
     }
 }
 
@@ -57,10 +70,10 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let e as ExitCode {
         throw e
     } catch let e as ValidationError {
-        FileHandle.standardError.write(Data("Error: \(e.message)\n".utf8))
+        writeStandardError("Error: \(e.message)\n")
         throw ExitCode.validationFailure
     } catch {
-        FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+        writeStandardError("Error: \(error)\n")
         throw ExitCode(1)
     }
 }
@@ -87,10 +100,10 @@ final class ProgressLine {
         let left = rate > 0 ? Double(total - done) / rate : 0
         let text = String(format: "%@ %d/%d %@ (%.1f %@/s, %.0f s left)", label, done, total, unit, rate, unit, left)
         if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (done == total ? "\n" : "")).utf8))
+            writeStandardError("\r\u{1B}[K" + text + (done == total ? "\n" : ""))
         } else {
             let tenth = done * 10 / total
-            if tenth != lastTenth { lastTenth = tenth; FileHandle.standardError.write(Data((text + "\n").utf8)) }
+            if tenth != lastTenth { lastTenth = tenth; writeStandardError(text + "\n") }
         }
     }
 }

@@ -29,7 +29,7 @@ struct WaveKit: ParsableCommand {
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "help", let unknown = unknownHelpTopic(Array(arguments.dropFirst())) {
-            FileHandle.standardError.write(Data((unknown + "\n").utf8))
+            writeStandardError(unknown + "\n")
             Foundation.exit(ExitCode.validationFailure.rawValue)
         }
         main(nil)
@@ -40,8 +40,9 @@ struct WaveKit: ParsableCommand {
         var command: ParsableCommand.Type = WaveKit.self
         var named = ["wavekit"]
         for name in path where !name.hasPrefix("-") {
+            if named.count == 1 && name == "help" { return nil }       // ArgumentParser's own `help help`
             let children = command.configuration.subcommands
-            guard let next = children.first(where: { $0._commandName == name }) else {
+            guard let next = children.first(where: { $0._commandName == name || $0.configuration.aliases.contains(name) }) else {
                 let parent = named.joined(separator: " ")
                 let help = (["wavekit", "help"] + named.dropFirst()).joined(separator: " ")
                 let known = children.map { $0._commandName }

@@ -45,6 +45,7 @@ import Testing
         #expect(h.stdout.contains("bench"))
         let b = try Self.run(["bench", "core", "--help"])
         #expect(b.status == 0 && b.stdout.contains("--threads"))
+        #expect(try Self.run(["help", "help"]).status == 0)
         let nested = try Self.run(["help", "bench", "core"])
         #expect(nested.status == 0 && nested.stdout.contains("--threads"))
     }

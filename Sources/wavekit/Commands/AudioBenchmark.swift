@@ -53,7 +53,7 @@ extension Bench {
             let source = try SoundFile.read(audio, mixDown: true)
             var results: [BenchResult] = []
             for c in file.cases {
-                if !json { FileHandle.standardError.write(Data("  running \(c.name)…\n".utf8)) }
+                if !json { writeStandardError("  running \(c.name)…\n") }
                 let n = Swift.min(source.frames, Int((c.seconds ?? source.duration) * Double(source.sampleRate)))
                 let x = Array(source.monoSamples.prefix(n))
                 var preset = MelPreset.tacotron2

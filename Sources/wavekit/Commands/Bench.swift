@@ -21,7 +21,7 @@ struct Bench: ParsableCommand {
     /// Says on stderr, before any timing, when OPENBLAS_CORETYPE forces kernels older than
     /// the CPU's (as `train` does): the numbers would not be this machine's.
     static func noteForcedCore() {
-        if let warning = BLAS.forcedCoreWarning { FileHandle.standardError.write(Data(("note: " + warning + "\n").utf8)) }
+        if let warning = BLAS.forcedCoreWarning { writeStandardError("note: " + warning + "\n") }
     }
 
     struct Core: ParsableCommand {
@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
             }
             var results: [BenchResult] = []
             for c in file.cases where only.map({ c.name.contains($0) }) ?? true {
-                if !json { FileHandle.standardError.write(Data("  running \(c.name)…\n".utf8)) }
+                if !json { writeStandardError("  running \(c.name)…\n") }
                 results.append(try CoreBenchmark.run(c, repeats: repeats))
             }
             try BenchOutput.print(results, threads: threads, repeats: repeats, json: json)

@@ -74,10 +74,10 @@ struct Train: ParsableCommand {
                 var line = String(format: "step %d/%d  loss %.4f  lr %.2e  %.2f steps/s  %@ left", rep.step, rep.steps, rep.loss,
                                   rep.learningRate, rep.stepsPerSecond, Self.duration(rep.secondsLeft))
                 if let v = rep.validationLoss { line += String(format: "  validation %.4f", v) }
-                FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line + (rep.validationLoss != nil ? "\n" : "") : line + "\n").utf8))
+                writeStandardError(isTerminal ? "\r\u{1B}[K" + line + (rep.validationLoss != nil ? "\n" : "") : line + "\n")
                 lineOpen = isTerminal && rep.validationLoss == nil
             }
-            if lineOpen { FileHandle.standardError.write(Data("\n".utf8)) }
+            if lineOpen { writeStandardError("\n") }
             if interrupted {
                 let signalNumber = trainer.stoppedBySignal ?? SIGINT
                 common.note("stopped by \(Self.signalName(signalNumber)) at step \(trainer.step); checkpoint saved to \(trainer.checkpointPath) (continue with --resume)")

@@ -44,7 +44,7 @@ extension Bench {
             let result = BenchResult(name: "waveglow nvidia-256 infer \(seconds) s", medianMs: timing.median, minMs: timing.min,
                                      gflops: nil, gbps: nil, samplesPerSecond: Double(frames * 256) / (timing.median / 1000))
             if !json {
-                FileHandle.standardError.write(Data(String(format: "real-time factor %.3f\n", audioSeconds / (timing.median / 1000)).utf8))
+                writeStandardError(String(format: "real-time factor %.3f\n", audioSeconds / (timing.median / 1000)))
             }
             try BenchOutput.print([result], threads: threads, repeats: repeats, json: json)
         }
