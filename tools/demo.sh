@@ -19,7 +19,7 @@ bin="$(swift build -c release --show-bin-path)/wavekit"
 mkdir -p demo-output
 "$bin" info Audio/speech.wav
 "$bin" mel Audio/speech.wav -o demo-output/speech.npy --png demo-output/speech.png
-"$bin" vocode demo-output/speech.npy --checkpoint Audio/wavenet-small-espeak.safetensors -o demo-output/speech-wavenet.wav --temperature 0.4
+"$bin" vocode demo-output/speech.npy --checkpoint Audio/wavenet-small-espeak.safetensors -o demo-output/speech-wavenet.wav --temperature 0.7
 "$bin" vocode demo-output/speech.npy --checkpoint Audio/waveglow-small-espeak.safetensors -o demo-output/speech-waveglow.wav --sigma 0.2
 "$bin" vocode demo-output/speech.npy -o demo-output/speech-griffinlim.wav
 "$bin" info demo-output/speech-wavenet.wav

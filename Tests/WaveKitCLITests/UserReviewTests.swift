@@ -133,7 +133,7 @@ import Testing
         // info --json gives the configuration as an object and counts as numbers.
         let info = try CLITests.run(["info", Self.waveNet, "--json"])
         let o = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any] ?? [:]
-        #expect((o["config"] as? [String: Any])?["layers"] as? Int == 20 && o["trained_steps"] as? Int == 3600
+        #expect((o["config"] as? [String: Any])?["layers"] as? Int == 20 && o["trained_steps"] as? Int == 10500
                 && o["sample_rate"] as? Int == 22050 && o["mel_preset"] as? String == "tacotron2", "\(info.stdout)")
     }
 
