@@ -37,15 +37,38 @@ public enum Safetensors {
     public static func metadata(_ path: String) throws -> [String: String] {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw NNError.missingCheckpoint(path: path) }
         defer { try? handle.close() }
-        let length = (try? handle.read(upToCount: 8)) ?? Data()
-        guard length.count == 8 else { return try decode(length, path: path).metadata }
-        let n = length.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard n <= UInt64(maxHeaderBytes) else { return try read(path).metadata }     // read's error names the problem
-        let header = (try? handle.read(upToCount: Int(n))) ?? Data()
-        guard header.count == Int(n), let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
-            return try read(path).metadata
+        var bytes = (try? handle.read(upToCount: 8)) ?? Data()
+        if bytes.count == 8 {
+            let n = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            if n <= UInt64(maxHeaderBytes) { bytes += (try? handle.read(upToCount: Int(n))) ?? Data() }
         }
-        return ((json["__metadata__"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
+        return try Self.header(bytes, path: path).metadata
+    }
+
+    /// The header of a safetensors file's bytes (which may stop where the header ends): its
+    /// tensor entries, its `__metadata__`, and where the tensor data begins.
+    static func header(_ data: Data, path: String) throws -> (entries: [String: Any], metadata: [String: String], end: Int) {
+        func fail(_ reason: String) -> NNError { .corruptCheckpoint(path: path, reason: reason) }
+        guard data.count >= 8 else { throw fail("it is \(data.count) bytes, shorter than the 8-byte header length") }
+        let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(maxHeaderBytes), n <= UInt64(data.count - 8) else {
+            if let kind = otherFormat(data) { throw NNError.notACheckpoint(path: path, looksLike: kind) }
+            throw fail("the header claims \(n) bytes but the file has \(data.count - 8) after the length")
+        }
+        let end = 8 + Int(n)
+        guard let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<end)),
+              var entries = json as? [String: Any] else {
+            throw fail("the header is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        if let value = entries.removeValue(forKey: "__metadata__") {
+            guard let m = value as? [String: Any] else { throw fail("__metadata__ is not a string map") }
+            for (k, v) in m {
+                guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+                metadata[k] = s
+            }
+        }
+        return (entries, metadata, end)
     }
 
     /// What a file that is not safetensors looks like, from its first bytes (nil: unknown).
@@ -56,29 +79,10 @@ public enum Safetensors {
 
     public static func decode(_ data: Data, path: String = "data") throws -> File {
         func fail(_ reason: String) -> NNError { .corruptCheckpoint(path: path, reason: reason) }
-        guard data.count >= 8 else { throw fail("it is \(data.count) bytes, shorter than the 8-byte header length") }
-        let n = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard n <= UInt64(maxHeaderBytes), n <= UInt64(data.count - 8) else {
-            if let kind = otherFormat(data) { throw NNError.notACheckpoint(path: path, looksLike: kind) }
-            throw fail("the header claims \(n) bytes but the file has \(data.count - 8) after the length")
-        }
-        let headerEnd = 8 + Int(n)
-        guard let json = try? JSONSerialization.jsonObject(with: data.subdata(in: 8..<headerEnd)),
-              let header = json as? [String: Any] else {
-            throw fail("the header is not a JSON object")
-        }
+        let (json, metadata, headerEnd) = try Self.header(data, path: path)
         let bufferSize = data.count - headerEnd
-        var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
-        for (name, value) in header {
-            if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not a string map") }
-                for (k, v) in m {
-                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
-                    metadata[k] = s
-                }
-                continue
-            }
+        for (name, value) in json {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shapeAny = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2 else {
                 throw fail("tensor '\(name)' lacks dtype, shape or data_offsets")

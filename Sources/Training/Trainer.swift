@@ -31,7 +31,8 @@ private func requestStop(_ signalNumber: Int32) {
 /// SIGPIPE is ignored meanwhile: a progress line to a pipe whose reader has gone must not kill
 /// a run that is about to save.
 private enum StopHandlers {
-    static let signals = [SIGINT, SIGTERM, SIGHUP, SIGPIPE]
+    /// The signals that stop a run.
+    static let stops = [SIGINT, SIGTERM, SIGHUP]
     static let mutex = NSLock()
     nonisolated(unsafe) static var users = 0
     nonisolated(unsafe) static var previous: [(Int32, __sighandler_t?)] = []
@@ -41,11 +42,11 @@ private enum StopHandlers {
         users += 1
         guard users == 1 else { return }
         stopSignal = 0
-        previous = signals.map { s in
-            let old = s == SIGPIPE ? signal(s, SIG_IGN) : signal(s) { requestStop($0) }
+        previous = stops.map { s in
+            let old = signal(s) { requestStop($0) }
             if unsafeBitCast(old, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { signal(s, SIG_IGN) }
             return (s, old)
-        }
+        } + [(SIGPIPE, signal(SIGPIPE, SIG_IGN))]
     }
 
     static func uninstall() {
@@ -90,10 +91,9 @@ public final class Trainer {
     public private(set) var losses: [Float] = []
     /// The signal that stopped the last `run` early (SIGINT, SIGTERM or SIGHUP), if one did.
     public private(set) var stoppedBySignal: Int32?
-    /// Whether the run folder's checkpoint is this trainer's: loaded by `resume()` or written
-    /// by it. A checkpoint that is neither is never overwritten.
-    private var ownsCheckpoint = false
-    /// The step of the checkpoint on disk that this trainer loaded or wrote last.
+    /// The step of the run folder's checkpoint when it is this trainer's (loaded by `resume()`
+    /// or written by it); nil otherwise. A checkpoint that is not this trainer's is never
+    /// overwritten.
     private var savedStep: Int?
     /// The run folder's lock, when `TrainingRun.prepare` took it (else `run` takes it).
     private let lock: RunFolderLock?
@@ -159,7 +159,6 @@ public final class Trainer {
             let saved = Dictionary(uniqueKeysWithValues: file.tensors.filter { $0.key.hasPrefix("ema.") }.map { (String($0.key.dropFirst(4)), $0.value) })
             ema.load(saved, updates: Int(file.metadata["wavekit.ema_updates"] ?? "0") ?? 0)
         }
-        ownsCheckpoint = true
         savedStep = step
         return changed
     }
@@ -220,9 +219,7 @@ public final class Trainer {
         let last = Swift.min(maxSteps ?? t.steps, t.steps)
         let runLock = try RunFolderLock(folder: runFolder)      // shared with prepare's, when it holds one
         defer { runLock.release() }
-        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
-            throw Self.notLoaded(checkpointPath)
-        }
+        if savedStep == nil && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
         stoppedBySignal = nil
         if handlesInterrupt { StopHandlers.install() }
         defer { if handlesInterrupt { StopHandlers.uninstall() } }
@@ -230,7 +227,7 @@ public final class Trainer {
         // Process does): unblock them on this thread while the handlers are in place.
         var unblocked = sigset_t(), previousMask = sigset_t()
         sigemptyset(&unblocked)
-        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, s) }
+        for s in StopHandlers.stops { sigaddset(&unblocked, s) }
         if handlesInterrupt { pthread_sigmask(SIG_UNBLOCK, &unblocked, &previousMask) }
         defer { if handlesInterrupt { pthread_sigmask(SIG_SETMASK, &previousMask, nil) } }
         let prefetcher = BatchPrefetcher(startStep: step) { [train] s in
@@ -240,12 +237,13 @@ public final class Trainer {
         let start = Date()
         let firstStep = step
         var interrupted = false
-        var saved = step
+        // Before an error: keep the steps made since the last checkpoint.
+        func keepSteps() throws { if step > (savedStep ?? 0) { try saveCheckpoint() } }
         // A clip that fails to load mid-run (its header read fine at the start): keep the
         // steps made since the last checkpoint, and say how to go on.
         func loading<T>(_ body: () throws -> T) throws -> T {
             do { return try body() } catch {
-                if step > saved { try saveCheckpoint() }
+                try keepSteps()
                 throw TrainingError.data("\(error) (at step \(step + 1); \(whereToGoOn()): fix or remove the file, then \(howToGoOn()))")
             }
         }
@@ -255,7 +253,7 @@ public final class Trainer {
             optimizer.learningRate = recipe.optimizer.schedule.rate(at: step, base: recipe.optimizer.learningRate)
             let loss = task.loss(batch)
             guard loss.item.isFinite else {
-                if step > saved { try saveCheckpoint() }
+                try keepSteps()
                 throw TrainingError.data("the loss became \(Self.describe(loss.item)) at step \(step + 1); lower optimizer.learning_rate or set clip_grad_norm (\(whereToGoOn()); \(howToGoOn()) with the change).")
             }
             task.module.computeGradients(of: loss)
@@ -264,7 +262,7 @@ public final class Trainer {
             let parameters = task.module.trainableParameters
             let norm = gradientNorm(parameters)
             guard norm.isFinite else {
-                if step > saved { try saveCheckpoint() }
+                try keepSteps()
                 throw TrainingError.data("the gradients became \(Self.describe(norm)) at step \(step + 1) (loss \(loss.item)); lower optimizer.learning_rate or set clip_grad_norm (\(whereToGoOn()); \(howToGoOn()) with the change).")
             }
             if let clip = recipe.optimizer.clipGradNorm { clipGradientNorm(parameters, maxNorm: clip, norm: norm) }
@@ -293,7 +291,7 @@ public final class Trainer {
                 if signalled { stoppedBySignal = Int32(stopSignal) }
                 interrupted = true; try saveCheckpoint(); break
             }
-            if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint(); saved = step }
+            if step % t.checkpointEvery == 0 || step == last { try saveCheckpoint() }
         }
         log?.flush()
         return interrupted
@@ -336,7 +334,7 @@ public final class Trainer {
 
     /// Where the run stands for an error message: its checkpoint's step, or that none exists.
     private func whereToGoOn() -> String {
-        if let savedStep, ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) {
+        if let savedStep, FileManager.default.fileExists(atPath: checkpointPath) {
             return "checkpoint at step \(savedStep) in \(checkpointPath)"
         }
         return "no checkpoint was saved yet"
@@ -344,7 +342,7 @@ public final class Trainer {
 
     /// How to go on after an error: resume the checkpoint, or start again.
     private func howToGoOn() -> String {
-        ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath)
+        savedStep != nil && FileManager.default.fileExists(atPath: checkpointPath)
             ? "train again with --resume" : "train again (from the start: there is nothing to resume)"
     }
 
@@ -361,7 +359,7 @@ public final class Trainer {
     /// is then the last good one) or when the run folder holds a checkpoint this trainer did
     /// not load (call `resume()` first).
     public func saveCheckpoint() throws {
-        if !ownsCheckpoint && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
+        if savedStep == nil && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
         if let name = nonFiniteWeight() {
             throw TrainingError.data("the weight '\(name)' is not finite at step \(step); the checkpoint was not written (\(whereToGoOn())). Lower optimizer.learning_rate or set clip_grad_norm.")
         }
@@ -376,7 +374,6 @@ public final class Trainer {
         if let ema { metadata["wavekit.ema_updates"] = "\(ema.updates)" }
         if !speakerNames.isEmpty { metadata[Checkpoint.speakersKey] = Checkpoint.speakersValue(speakerNames) }
         try Safetensors.write(Safetensors.File(tensors: tensors, metadata: metadata), to: checkpointPath)
-        ownsCheckpoint = true
         savedStep = step
     }
 }

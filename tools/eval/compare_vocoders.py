@@ -96,7 +96,7 @@ def level(a, b, A, B, mask):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROG = os.path.basename(__file__)
+PROG = os.path.basename(sys.argv[0])  # the script that was run (teacher_forced.py imports this one)
 
 
 def fail(msg):

@@ -19,7 +19,7 @@ Usage:
   .venv-tools/bin/python tools/eval/teacher_forced.py --checkpoint A.safetensors [--checkpoint B ...] \
       CLIP.wav ... [--wavekit .build/release/wavekit]
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, sys, tempfile
 import numpy as np
 import soundfile as sf
 import torch
@@ -28,12 +28,9 @@ from safetensors import safe_open
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
+sys.path.insert(0, HERE)
 import r9y9_wavenet as ref  # noqa: E402
-
-
-def fail(msg):
-    print(f"error: {msg}", file=sys.stderr)
-    sys.exit(1)
+from compare_vocoders import fail, find_wavekit, wavekit_run  # noqa: E402  (the same wavekit lookup and errors)
 
 
 def load(path):
@@ -57,32 +54,39 @@ def load(path):
     weights = ema or {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
     model = ref.wavenet_from_config(cfg)
     model.load_state_dict(weights, strict=True)
-    return model.eval(), cfg, meta["wavekit.mel_preset"]
+    return model.eval(), cfg, meta["wavekit.mel_preset"], int(meta.get("wavekit.sample_rate") or 22050)
 
 
 def mel_of(wavekit, clip, preset):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "mel.npy")
-        r = subprocess.run([wavekit, "mel", clip, "-o", out, "--preset", preset, "--quiet"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            fail(f"wavekit mel {clip} failed:\n{r.stderr.strip()}")
+        wavekit_run([wavekit, "mel", clip, "-o", out, "--preset", preset, "--quiet"])
         return np.load(out)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", action="append", required=True, help="a Gaussian WaveNet checkpoint (repeatable)")
-    p.add_argument("--wavekit", default=os.path.join(REPO, ".build", "release", "wavekit"))
+    p.add_argument("--wavekit", help="the wavekit binary (default: this repository's release build)")
     p.add_argument("clips", nargs="+")
     a = p.parse_args()
-    if not os.access(a.wavekit, os.X_OK):
-        fail(f"{a.wavekit} not found; build it with: swift build -c release --product wavekit, or pass --wavekit")
+    a.wavekit = find_wavekit(a.wavekit)
     torch.set_num_threads(1)
+    models = [(path,) + load(path) for path in a.checkpoint]      # every checkpoint checked before any work
+    rates = {}
+    for clip in a.clips:
+        try:
+            rates[clip] = sf.info(clip).samplerate
+        except Exception as e:
+            fail(f"cannot read '{clip}' as audio ({e})")
+    for path, _, _, _, rate in models:
+        wrong = [c for c in a.clips if rates[c] != rate]
+        if wrong:
+            fail(f"'{wrong[0]}' is at {rates[wrong[0]]} Hz but '{path}' was trained at {rate} Hz; resample the clips first "
+                 f"(for example: sox IN.wav -r {rate} OUT.wav)")
     print("| checkpoint | nll (nats) | mean energy | residual | sigma / RMS, loud frames | sigma / RMS, silent frames | silent RMS, sigma |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for path in a.checkpoint:
-        model, cfg, preset = load(path)
+    for path, model, cfg, preset, _ in models:
         hop = int(np.prod(cfg["upsample_scales"]))
         sums = dict(n=0, nll=0.0, x2=0.0, mu2=0.0, r2=0.0, loud_n=0, loud_x2=0.0, loud_s2=0.0,
                     sil_n=0, sil_x2=0.0, sil_s2=0.0)
