@@ -172,6 +172,11 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
     }
 
     static let names = "constant, step {step_size, gamma}, exponential {gamma}, cosine {period, minimum} or linear_warmup {steps}"
+    /// Each schedule's parameter names, in both spellings.
+    private static let parameters: [String: Set<String>] = [
+        "constant": [], "step": ["step_size", "stepSize", "gamma"], "exponential": ["gamma"],
+        "cosine": ["period", "minimum"], "linear_warmup": ["steps"], "linearWarmup": ["steps"],
+    ]
 
     /// One key naming the schedule over its parameters, e.g. `{cosine: {period: 3600,
     /// minimum: 1.0e-5}}`; parameter and schedule names in snake_case or camelCase; `constant`
@@ -187,6 +192,13 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
             let n = try c.nestedContainer(keyedBy: Key.self, forKey: key)
             for name in names { if let v = try n.decodeIfPresent(T.self, forKey: Key(name)) { return v } }
             throw DecodingError.keyNotFound(Key(names[0]), .init(codingPath: n.codingPath, debugDescription: "missing"))
+        }
+        // A misspelt or extra parameter (`{cosine: {period: 4000, warmup: 100}}`) is refused by
+        // name, as every other recipe key is, rather than silently ignored.
+        if let known = Self.parameters[key.stringValue], let n = try? c.nestedContainer(keyedBy: Key.self, forKey: key),
+           let unknown = n.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: n.codingPath + [unknown],
+                debugDescription: "unknown parameter '\(unknown.stringValue)' of the \(key.stringValue) schedule; use \(Self.names)"))
         }
         switch key.stringValue {
         case "constant": self = .constant

@@ -63,6 +63,9 @@ func writeTones(in folder: String, names: [String], sampleRate: Int = 8000, seco
         #expect(message(Self.yaml.replacingOccurrences(of: "layout: ljspeech", with: "layout: LJSpeech")).contains("must be one of folder, ljspeech, vctk, sc09"))
         func schedule(_ s: String) -> String { Self.yaml.replacingOccurrences(of: "schedule: {cosine: {period: 100, minimum: 0.00001}}", with: "schedule: \(s)") }
         #expect(message(schedule("{bogus: 1}")).contains("unknown schedule 'bogus'"))
+        let extra = message(schedule("{cosine: {period: 100, minimum: 0.00001, warmup: 10}}"))
+        #expect(extra.contains("unknown parameter 'warmup' of the cosine schedule"), "\(extra)")
+        #expect(message(schedule("{step: {stepsize: 3, gamma: 0.5}}")).contains("unknown parameter 'stepsize'"))
         #expect(message(schedule("{step: {step_size: 0, gamma: 0.5}}")).contains("step_size ≥ 1"))
         #expect(try Recipe.parse(schedule("{step: {step_size: 3, gamma: 0.5}}"), source: "r.yaml").optimizer.schedule == .step(stepSize: 3, gamma: 0.5))
         #expect(try Recipe.parse(schedule("{linear_warmup: {steps: 4}}"), source: "r.yaml").optimizer.schedule == .linearWarmup(steps: 4))
