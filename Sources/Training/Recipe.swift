@@ -207,7 +207,6 @@ public struct Recipe: Codable, Sendable {
         return try parse(text, source: path)
     }
 
-    /// Keys whose values may be fractions or negative; every other number in a recipe is a count.
     /// The path of the first infinite or NaN number in a parsed YAML document (`.inf`, `.nan`,
     /// `1e400`), which JSON, and so the recipe decoder, cannot hold.
     static func nonFiniteNumber(in object: Any, path: String = "") -> String? {
@@ -224,6 +223,7 @@ public struct Recipe: Codable, Sendable {
         return nil
     }
 
+    /// Keys whose values may be fractions or negative; every other number in a recipe is a count.
     static let realKeys: Set<String> = ["learning_rate", "betas", "eps", "weight_decay", "momentum", "clip_grad_norm", "ema",
                                         "gamma", "minimum", "validation_fraction", "log_scale_min"]
 

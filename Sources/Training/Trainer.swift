@@ -219,7 +219,7 @@ public final class Trainer {
         let last = Swift.min(maxSteps ?? t.steps, t.steps)
         let runLock = try RunFolderLock(folder: runFolder)      // shared with prepare's, when it holds one
         defer { runLock.release() }
-        if savedStep == nil && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
+        try refuseForeignCheckpoint()
         stoppedBySignal = nil
         if handlesInterrupt { StopHandlers.install() }
         defer { if handlesInterrupt { StopHandlers.uninstall() } }
@@ -325,8 +325,16 @@ public final class Trainer {
         try? FileManager.default.removeItem(atPath: wavPath)
     }
 
-    static func notLoaded(_ path: String) -> TrainingError {
-        .recipe("'\(path)' holds a checkpoint this trainer did not load; resume it (resume(), or --resume) or train in another run folder.")
+    /// Throws when the run folder holds a checkpoint this trainer did not load or write.
+    private func refuseForeignCheckpoint() throws {
+        if savedStep == nil && FileManager.default.fileExists(atPath: checkpointPath) {
+            throw TrainingError.recipe("'\(checkpointPath)' holds a checkpoint this trainer did not load; resume it (resume(), or --resume) or train in another run folder.")
+        }
+    }
+
+    /// The step of this trainer's checkpoint when it is on disk (nil: nothing to resume).
+    private var resumableStep: Int? {
+        savedStep.flatMap { FileManager.default.fileExists(atPath: checkpointPath) ? $0 : nil }
     }
 
     /// A non-finite value as a user reads it ("NaN", not "-nan").
@@ -334,15 +342,12 @@ public final class Trainer {
 
     /// Where the run stands for an error message: its checkpoint's step, or that none exists.
     private func whereToGoOn() -> String {
-        if let savedStep, FileManager.default.fileExists(atPath: checkpointPath) {
-            return "checkpoint at step \(savedStep) in \(checkpointPath)"
-        }
-        return "no checkpoint was saved yet"
+        resumableStep.map { "checkpoint at step \($0) in \(checkpointPath)" } ?? "no checkpoint was saved yet"
     }
 
     /// How to go on after an error: resume the checkpoint, or start again.
     private func howToGoOn() -> String {
-        savedStep != nil && FileManager.default.fileExists(atPath: checkpointPath)
+        resumableStep != nil
             ? "train again with --resume" : "train again (from the start: there is nothing to resume)"
     }
 
@@ -359,7 +364,7 @@ public final class Trainer {
     /// is then the last good one) or when the run folder holds a checkpoint this trainer did
     /// not load (call `resume()` first).
     public func saveCheckpoint() throws {
-        if savedStep == nil && FileManager.default.fileExists(atPath: checkpointPath) { throw Self.notLoaded(checkpointPath) }
+        try refuseForeignCheckpoint()
         if let name = nonFiniteWeight() {
             throw TrainingError.data("the weight '\(name)' is not finite at step \(step); the checkpoint was not written (\(whereToGoOn())). Lower optimizer.learning_rate or set clip_grad_norm.")
         }
